@@ -1,0 +1,52 @@
+"""paddle-ner: the paper's Chinese NER systems (FC + CRF over BERT/ERNIE/RoBERTa, BiGRU-CRF) in PaddlePaddle.
+
+Paddle itself is an extra (``cpu`` or ``gpu``) rather than a hard requirement: ``paddlepaddle``
+and ``paddlepaddle-gpu`` both provide the ``paddle`` module, and AI Studio images ship one of
+them preinstalled, which a hard requirement would shadow with a second copy. Reproducible
+installs use the pinned constraint files in ``constraints/`` (see the Makefile).
+"""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def version():
+    for line in (HERE / "paddle_ner" / "__init__.py").read_text(encoding="utf-8").splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise RuntimeError("__version__ not found in paddle_ner/__init__.py")
+
+
+setup(
+    name="paddle-ner",
+    version=version(),
+    description="Chinese NER with pre-trained encoders + CRF in PaddlePaddle (Wang et al., reproduction)",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["paddle_ner", "paddle_ner.*"]),
+    python_requires=">=3.8",
+    install_requires=[
+        "paddlenlp>=2.8.1",
+        "seqeval>=1.2.2",
+        "numpy",
+        "pyyaml",
+        "tqdm",
+        "matplotlib",
+    ],
+    extras_require={
+        "cpu": ["paddlepaddle>=2.6.2"],
+        "gpu": ["paddlepaddle-gpu>=2.6.2"],
+        "hub": ["paddlehub>=2.4.0"],
+        "dev": ["pytest>=7"],
+    },
+    entry_points={
+        "console_scripts": [
+            "paddle-ner-train=paddle_ner.train:main",
+            "paddle-ner-evaluate=paddle_ner.evaluate:main",
+            "paddle-ner-predict=paddle_ner.predict:main",
+            "paddle-ner-export=paddle_ner.export:main",
+        ]
+    },
+)
