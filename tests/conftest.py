@@ -27,3 +27,20 @@ def shared_data():
 @pytest.fixture
 def sample_dir():
     return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory):
+    """``standin(key)`` -> directory of a shrunk random-weight stand-in checkpoint for that
+    ``--model`` key, written once per session and loaded through ``from_pretrained`` like a
+    downloaded one."""
+    from paddle_ner.models.standin import write_standin
+
+    made = {}
+
+    def get(key):
+        if key not in made:
+            made[key] = write_standin(key, tmp_path_factory.mktemp(f"standin-{key}"))
+        return made[key]
+
+    return get

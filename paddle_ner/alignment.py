@@ -1,0 +1,189 @@
+"""Characters <-> model input positions, and windows over long sentences.
+
+NER labels here are per character, so every model gets exactly one input position per
+character, whatever its tokenizer would do with the running text:
+
+* Pretrained encoders (:class:`TokenizerCharMapper`): each character goes through the
+  model's own tokenizer on its own, so lower-casing, accent stripping and full-width handling
+  are the tokenizer's, not ours. One resulting token -> its id; several (a character the
+  normaliser expands) -> the first, as in first-sub-token labelling; none -> the tokenizer
+  dropped the character (whitespace, control, U+FFFD, a lone combining mark), which becomes a
+  placeholder instead of disappearing: whitespace maps to ``[unused1]`` where the vocabulary
+  has it (BERT/RoBERTa; a distinct, learnable "space" slot, the common Chinese-NER practice)
+  and to ``[UNK]`` otherwise; everything else the tokenizer drops maps to ``[UNK]``.
+  ``ernie-tiny`` is fed this way too (its native tokenizer segments words, FACTS §2), as
+  PaddleHub's sequence-labelling demo did.
+* The BiGRU baseline (:class:`CharVocab`): a vocabulary built from the training characters.
+
+Sentences longer than the model's window are cut into overlapping windows
+(:func:`plan_windows`); each character is then tagged by exactly one window, the one in
+which it sits furthest from a cut (:func:`stitch`). Nothing is truncated.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+SPACE_PLACEHOLDERS = ("[unused1]",)
+
+
+def is_space(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char[:1] or " ") == "Zs"
+
+
+class TokenizerCharMapper:
+    """Maps characters to a pretrained model's vocabulary ids through its own tokenizer.
+
+    ``tokenizer`` is any PaddleNLP BERT-style tokenizer (``tokenize``,
+    ``convert_tokens_to_ids``, ``cls_token_id``, ``sep_token_id``, ``pad_token_id``,
+    ``unk_token_id``). Results are cached per distinct character, so a corpus costs one
+    tokenizer call per character type.
+    """
+
+    num_special = 2  # [CLS] ... [SEP]
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.cls_id = int(tokenizer.cls_token_id)
+        self.sep_id = int(tokenizer.sep_token_id)
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.unk_id = int(tokenizer.unk_token_id)
+        vocab = tokenizer.vocab
+        self.space_id = self.unk_id
+        for token in SPACE_PLACEHOLDERS:
+            if token in vocab.token_to_idx:
+                self.space_id = int(vocab.token_to_idx[token])
+                break
+        self._cache: Dict[str, int] = {}
+
+    def char_id(self, char: str) -> int:
+        cached = self._cache.get(char)
+        if cached is not None:
+            return cached
+        tokens = self.tokenizer.tokenize(char)
+        if tokens:
+            ident = int(self.tokenizer.convert_tokens_to_ids(tokens[0]))
+        elif is_space(char) or all(unicodedata.category(c) == "Cc" for c in char):
+            ident = self.space_id
+        else:
+            ident = self.unk_id
+        self._cache[char] = ident
+        return ident
+
+    def encode(self, chars: Sequence[str]) -> np.ndarray:
+        """Model input for one window: ``[CLS] c_1 .. c_n [SEP]``, shape [n + 2] int64."""
+        ids = np.empty(len(chars) + 2, dtype=np.int64)
+        ids[0], ids[-1] = self.cls_id, self.sep_id
+        ids[1:-1] = [self.char_id(c) for c in chars]
+        return ids
+
+    def save(self, directory: Path) -> None:
+        self.tokenizer.save_pretrained(str(directory))
+
+
+class CharVocab:
+    """Character vocabulary of the BiGRU baseline: ``[PAD]``=0, ``[UNK]``=1, ``[SPACE]``=2.
+
+    Characters are NFKC-normalised and lower-cased first (full-width Latin and digits fold to
+    ASCII, as the lexical-analysis baseline's q2b table does), so the vocabulary does not
+    spend rows on typographic variants.
+    """
+
+    PAD, UNK, SPACE = "[PAD]", "[UNK]", "[SPACE]"
+    num_special = 0  # no [CLS]/[SEP] around a BiGRU input
+
+    def __init__(self, tokens: Sequence[str]):
+        if list(tokens[:3]) != [self.PAD, self.UNK, self.SPACE]:
+            raise ValueError(f"a CharVocab starts with {self.PAD}, {self.UNK}, {self.SPACE}; got {list(tokens[:3])}")
+        self.tokens = list(tokens)
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+        self.pad_id, self.unk_id, self.space_id = 0, 1, 2
+
+    @staticmethod
+    def normalize(char: str) -> str:
+        folded = unicodedata.normalize("NFKC", char).lower()
+        return folded if len(folded) == 1 else char
+
+    @classmethod
+    def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1) -> "CharVocab":
+        """Vocabulary of the characters seen ``min_freq`` times or more, most frequent first
+        (ties by code point, so the order is a function of the data alone)."""
+        counts = Counter(cls.normalize(c) for chars in sentences for c in chars if not is_space(c))
+        kept = sorted((c for c, n in counts.items() if n >= min_freq), key=lambda c: (-counts[c], c))
+        return cls([cls.PAD, cls.UNK, cls.SPACE] + kept)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def char_id(self, char: str) -> int:
+        if is_space(char):
+            return self.space_id
+        return self.index.get(self.normalize(char), self.unk_id)
+
+    def encode(self, chars: Sequence[str]) -> np.ndarray:
+        """Model input for one window, shape [n] int64."""
+        return np.fromiter((self.char_id(c) for c in chars), dtype=np.int64, count=len(chars))
+
+    def save(self, directory: Path) -> None:
+        Path(directory, "char_vocab.json").write_text(json.dumps(self.tokens, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "CharVocab":
+        return cls(json.loads(Path(directory, "char_vocab.json").read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Characters ``[start, end)`` go through the model; ``[keep_start, keep_end)`` take
+    their tags from this window. The kept ranges of a sentence's windows partition it."""
+
+    start: int
+    end: int
+    keep_start: int
+    keep_end: int
+
+
+def plan_windows(length: int, size: int, overlap: int) -> List[Window]:
+    """Cover ``length`` characters with windows of at most ``size``, consecutive windows
+    sharing ``overlap`` characters; each shared stretch is split at its middle, so every
+    character is tagged with at least ``overlap // 2`` characters of context on each side
+    (except at the sentence's own ends)."""
+    if size < 1:
+        raise ValueError(f"window size must be >= 1, got {size}")
+    if not 0 <= overlap < size:
+        raise ValueError(f"overlap must be in [0, size={size}), got {overlap}")
+    if length <= size:
+        return [Window(0, length, 0, length)]
+    stride = size - overlap
+    starts = list(range(0, length - size, stride)) + [length - size]
+    # The cut between windows i-1 and i is the middle of their shared stretch
+    # [starts[i], starts[i-1] + size).
+    cuts = [0] + [(starts[i] + starts[i - 1] + size) // 2 for i in range(1, len(starts))] + [length]
+    return [Window(s, s + size, cuts[i], cuts[i + 1]) for i, s in enumerate(starts)]
+
+
+def stitch(windows: Sequence[Window], window_outputs: Sequence[Sequence]) -> list:
+    """Join per-window outputs (one item per window character) into one per sentence
+    character, each taken from the window that keeps it."""
+    out: list = []
+    for w, items in zip(windows, window_outputs):
+        if len(items) != w.end - w.start:
+            raise ValueError(f"window {w} needs {w.end - w.start} outputs, got {len(items)}")
+        out.extend(items[w.keep_start - w.start : w.keep_end - w.start])
+    return out
+
+
+def window_tags(tags: Sequence[str], start: int, end: int) -> List[str]:
+    """Gold tags of one training window. A window that starts inside an entity sees only its
+    tail, so that tail is relabelled ``B-`` (a window never begins with an ``I-`` the CRF
+    would have to learn as a start)."""
+    part = list(tags[start:end])
+    if part and part[0].startswith("I-"):
+        part[0] = "B-" + part[0][2:]
+    return part

@@ -1,0 +1,174 @@
+"""Typed run configuration: ``configs/<model>.yaml`` plus ``--set section.key=value``.
+
+A config file has the sections ``model``, ``train`` and ``data``; every key must be a field
+of the dataclass below, with a value of its type. Unknown keys and wrong types are errors
+that name the key. The dataclass defaults are the library's defaults for your own data;
+the YAML files carry the paper's settings, each number with its source.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import yaml
+
+from paddle_ner.errors import UsageError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass
+class ModelConfig:
+    name: str = "ernie"
+    # PaddleNLP id or local directory of the encoder; empty = the paper's checkpoint
+    # (see paddle_ner.models.registry).
+    pretrained: Optional[str] = None
+    dropout: float = 0.1
+    # Learning-rate multiplier of the CRF's start/end/transition scores.
+    crf_lr: float = 100.0
+    # Forbid O->I-X, B-X->I-Y, I-X->I-Y and start->I-X when decoding (never in training).
+    constrained_decoding: bool = True
+    # Model positions per window, [CLS] and [SEP] included for the pretrained encoders.
+    max_seq_len: int = 128
+    # Characters shared by consecutive windows of a sentence longer than a window.
+    window_overlap: int = 32
+    # BiGRU-CRF baseline only.
+    emb_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 2
+    emb_lr: float = 2.0
+    l2: float = 1e-4
+    min_char_freq: int = 1
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 2
+    lr: float = 5e-5
+    batch_size: int = 16
+    optimizer: str = "adamw"  # adamw | adam
+    weight_decay: float = 0.01
+    warmup_proportion: float = 0.1
+    schedule: str = "linear"  # linear: warmup then linear decay to 0; constant: warmup then flat
+    max_grad_norm: float = 1.0
+    eval_every: int = 0  # steps between dev evaluations; 0 = only at each epoch end
+    eval_batch_size: int = 64
+    log_every: int = 20  # steps between progress-bar loss/lr updates (each one syncs the device)
+    amp: bool = True  # automatic mixed precision; applies on GPU only
+    bucket_pool: int = 50  # batches per shuffled pool that is sorted by length
+    num_workers: int = 0
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "msra"
+    scheme: Optional[str] = None  # force the tag scheme of custom files (BIO/BIOES/BMES)
+    format: Optional[str] = None  # force the file format (conll/ernie_tsv/msra_tsv)
+    strict: bool = False  # fail on an I- tag that follows no B-/I- of its type
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+
+
+def _section_types(section: str) -> Dict[str, Any]:
+    cls = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}[section]
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(key: str, value: Any, kind: Any) -> Any:
+    """``value`` as ``kind``, or a UsageError naming ``key``. ints are accepted for floats."""
+    optional = typing.get_origin(kind) is typing.Union and type(None) in typing.get_args(kind)
+    if optional:
+        if value is None:
+            return None
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # e.g. a directory named 2024
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise UsageError(f"config key {key}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def apply(config: Config, section: str, values: Dict[str, Any], origin: str) -> None:
+    if section not in SECTIONS:
+        raise UsageError(f"{origin}: unknown config section {section!r} (expected one of {', '.join(SECTIONS)})")
+    types = _section_types(section)
+    target = getattr(config, section)
+    for key, value in values.items():
+        if key not in types:
+            raise UsageError(f"{origin}: unknown config key {section}.{key} (known: {', '.join(types)})")
+        setattr(target, key, _coerce(f"{section}.{key}", value, types[key]))
+
+
+def load_config(path: Optional[Path] = None, overrides: Sequence[str] = ()) -> Config:
+    """Defaults <- the YAML file at ``path`` <- ``--set section.key=value`` overrides."""
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"config file not found: {path}")
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: a config file is a mapping of sections")
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise UsageError(f"{path}: section {section!r} must be a mapping")
+            apply(config, section, values, str(path))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot or not name:
+            raise UsageError(f"--set {item!r}: expected section.key=value, e.g. train.lr=3e-5")
+        apply(config, section, {name: parse_value(raw)}, f"--set {item}")
+    return config
+
+
+def parse_value(raw: str) -> Any:
+    """YAML scalars (``3e-5``, ``true``, ``null``, ``16``); anything else stays a string."""
+    raw = raw.strip()
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        return raw
+    # YAML 1.1 reads 3e-5 as a string (it wants 3.0e-5); users type it the Python way.
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else value
+        except ValueError:
+            return value
+    return value
+
+
+def model_config_path(model: str) -> Path:
+    return CONFIG_DIR / f"{model}.yaml"
+
+
+def dump(config: Config) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def from_dict(data: Dict[str, Any]) -> Config:
+    config = Config()
+    for section, values in data.items():
+        apply(config, section, values, "saved config")
+    return config
+
+
+__all__: List[str] = ["Config", "ModelConfig", "TrainConfig", "DataConfig", "load_config", "dump", "from_dict",
+                      "model_config_path", "CONFIG_DIR"]

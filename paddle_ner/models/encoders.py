@@ -1,0 +1,100 @@
+"""Encoders: a character sequence in, one hidden vector per character out.
+
+Every encoder takes ``(input_ids, lengths)`` and returns ``[B, T, H]`` for the T character
+positions only, so ``[CLS]``, ``[SEP]`` and padding never reach the FC + CRF head.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+import paddle
+import paddle.nn as nn
+
+from paddle_ner.models.registry import PRETRAINED, EncoderSpec
+
+
+class PretrainedLoadError(RuntimeError):
+    """A checkpoint or tokenizer could not be loaded; the message says how to go offline."""
+
+
+def _load(cls, spec: EncoderSpec, source: str, what: str):
+    try:
+        return cls.from_pretrained(source)
+    except Exception as err:  # PaddleNLP raises OSError, ValueError or requests errors
+        if Path(source).is_dir():
+            raise PretrainedLoadError(f"could not load the {what} from directory {source}: {err}") from err
+        raise PretrainedLoadError(
+            f"could not load the {what} {source!r} ({type(err).__name__}: {str(err)[:200]}). "
+            f"On a machine without access to Baidu's servers, download it where you can:\n"
+            f"  python -c \"from paddlenlp.transformers import {spec.model_class} as M, {spec.tokenizer_class} as T; "
+            f"M.from_pretrained('{spec.checkpoint}').save_pretrained('DIR'); "
+            f"T.from_pretrained('{spec.checkpoint}').save_pretrained('DIR')\"\n"
+            f"then copy DIR here and pass --set model.pretrained=DIR"
+        ) from err
+
+
+def load_tokenizer(key: str, source: Optional[str] = None):
+    """The tokenizer of ``--model key``, from a PaddleNLP id or a local directory."""
+    spec = PRETRAINED[key]
+    return _load(spec.tokenizer_cls(), spec, source or spec.checkpoint, "tokenizer")
+
+
+def load_pretrained_model(key: str, source: Optional[str] = None):
+    """The pretrained encoder of ``--model key``, from a PaddleNLP id or a local directory."""
+    spec = PRETRAINED[key]
+    return _load(spec.model_cls(), spec, source or spec.checkpoint, "checkpoint")
+
+
+def model_from_config(key: str, config: Union[dict, str, Path]):
+    """An encoder with random weights: from a config dict, or a directory with config.json
+    (a run directory's ``encoder/``, whose weights then come with the whole model's)."""
+    spec = PRETRAINED[key]
+    config_cls = spec.config_cls()
+    cfg = config_cls(**config) if isinstance(config, dict) else config_cls.from_pretrained(str(config))
+    return spec.model_cls()(cfg)
+
+
+class PretrainedEncoder(nn.Layer):
+    """Wraps a PaddleNLP BERT/ERNIE/RoBERTa model whose input is ``[CLS] chars [SEP] pad``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.hidden_size = int(model.config.hidden_size)
+        # The pooler reads [CLS] for sentence tasks; NER never uses its output, so it is frozen
+        # (kept only so that checkpoints load without missing keys).
+        for param in getattr(model, "pooler", paddle.nn.Layer()).parameters():
+            param.stop_gradient = True
+
+    def forward(self, input_ids, lengths):
+        """input_ids [B, T + 2] int64 (``[CLS]`` c_1..c_n ``[SEP]`` then padding); lengths [B]
+        int64 = n. Returns [B, T, H], the positions of c_1..c_T."""
+        width = paddle.shape(input_ids)[1]
+        positions = paddle.arange(width, dtype="int64").unsqueeze(0)  # shape: [1, T + 2]
+        mask = (positions < (lengths + 2).unsqueeze(1)).astype("int64")  # shape: [B, T + 2]
+        hidden = self.model(input_ids, attention_mask=mask)[0]  # shape: [B, T + 2, H]
+        return hidden[:, 1:-1]  # shape: [B, T, H]
+
+
+class BiGRUEncoder(nn.Layer):
+    """Character embeddings -> stacked bidirectional GRU, after PaddleNLP's lexical-analysis
+    BiGRU-CRF (examples/lexical_analysis/model.py): uniform(-0.1, 0.1) init, the embedding
+    trained at ``emb_lr`` times the base rate, L2 1e-4 on the GRU weights."""
+
+    def __init__(self, vocab_size: int, emb_dim: int = 128, hidden_size: int = 128, num_layers: int = 2,
+                 emb_lr: float = 2.0, l2: float = 1e-4, dropout: float = 0.0):
+        super().__init__()
+        init = nn.initializer.Uniform(low=-0.1, high=0.1)
+        self.embedding = nn.Embedding(vocab_size, emb_dim, weight_attr=paddle.ParamAttr(learning_rate=emb_lr, initializer=init))
+        gru_attr = lambda: paddle.ParamAttr(initializer=init, regularizer=paddle.regularizer.L2Decay(l2) if l2 else None)  # noqa: E731
+        self.gru = nn.GRU(emb_dim, hidden_size, num_layers=num_layers, direction="bidirectional",
+                          dropout=dropout if num_layers > 1 else 0.0,
+                          weight_ih_attr=gru_attr(), weight_hh_attr=gru_attr())
+        self.hidden_size = 2 * hidden_size
+
+    def forward(self, input_ids, lengths):
+        """input_ids [B, T] int64, lengths [B] int64 -> [B, T, 2 * hidden_size]."""
+        embedded = self.embedding(input_ids)  # shape: [B, T, E]
+        hidden, _ = self.gru(embedded, sequence_length=lengths.astype("int32"))  # shape: [B, T, 2H]
+        return hidden

@@ -1,0 +1,72 @@
+"""The paper's five systems, keyed by ``--model``.
+
+The four pretrained encoders are PaddleNLP checkpoints; their architectures ship inside
+PaddleNLP as config tables, so they can be built offline with random weights (tests, the
+benchmark, pipeline checks) and downloaded for real on users' machines.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Dict
+
+from paddle_ner.compat import transformers
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    checkpoint: str  # PaddleNLP id of the checkpoint the paper fine-tuned
+    model_class: str  # classes in paddlenlp.transformers
+    config_class: str
+    tokenizer_class: str
+    config_module: str  # where PaddleNLP ships the architecture table
+    config_table: str
+    note: str = ""
+
+    def model_cls(self):
+        return getattr(transformers(), self.model_class)
+
+    def config_cls(self):
+        return getattr(transformers(), self.config_class)
+
+    def tokenizer_cls(self):
+        return getattr(transformers(), self.tokenizer_class)
+
+    def shipped_config(self) -> dict:
+        """The architecture of ``checkpoint`` exactly as PaddleNLP ships it."""
+        transformers()  # quiets PaddleNLP's logger before the import below
+        table = getattr(importlib.import_module(self.config_module), self.config_table)
+        return dict(table[self.checkpoint])
+
+
+PRETRAINED: Dict[str, EncoderSpec] = {
+    "bert": EncoderSpec(
+        "bert-base-chinese", "BertModel", "BertConfig", "BertTokenizer",
+        "paddlenlp.transformers.bert.configuration", "BERT_PRETRAINED_INIT_CONFIGURATION",
+    ),
+    "ernie": EncoderSpec(
+        "ernie-1.0", "ErnieModel", "ErnieConfig", "ErnieTokenizer",
+        "paddlenlp.transformers.ernie.configuration", "ERNIE_PRETRAINED_INIT_CONFIGURATION",
+    ),
+    "ernie_tiny": EncoderSpec(
+        "ernie-tiny", "ErnieModel", "ErnieConfig", "ErnieTokenizer",
+        "paddlenlp.transformers.ernie.configuration", "ERNIE_PRETRAINED_INIT_CONFIGURATION",
+        # ErnieTinyTokenizer segments words first (FACTS §2); labels are per character, so
+        # ernie-tiny reads its vocab.txt one character at a time through ErnieTokenizer, as
+        # PaddleHub's sequence-labelling demo fed it.
+        note="character-level input through ErnieTokenizer over ernie-tiny's vocab.txt",
+    ),
+    "roberta": EncoderSpec(
+        "hfl/roberta-wwm-ext", "RobertaModel", "RobertaConfig", "RobertaChineseTokenizer",
+        "paddlenlp.transformers.roberta.configuration", "PRETRAINED_INIT_CONFIGURATION",
+    ),
+}
+
+BASELINE = "bigru_crf"
+MODEL_KEYS = (BASELINE,) + tuple(PRETRAINED)
+
+
+def check_model_key(key: str) -> str:
+    if key not in MODEL_KEYS:
+        raise ValueError(f"unknown model {key!r}; choose one of {', '.join(MODEL_KEYS)}")
+    return key

@@ -1,0 +1,91 @@
+"""Random-weight stand-ins for the Baidu checkpoints, for machines that cannot download them.
+
+A stand-in is a directory that ``from_pretrained`` loads exactly like a downloaded
+checkpoint: PaddleNLP's own architecture for the checkpoint (from the config table it ships),
+random weights, and a tokenizer over a generated vocabulary of the real size. Shrunk
+stand-ins keep the vocabulary size and cut depth and width, so tests and pipeline checks run
+in seconds on a CPU. They exercise the code path; their predictions mean nothing.
+
+    python -m paddle_ner.models.standin --model ernie --out /tmp/ernie-standin [--full]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Iterable, List, Optional
+
+from paddle_ner.models.registry import PRETRAINED, check_model_key
+
+SHRUNK = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128}
+SPECIAL = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def standin_config(key: str, shrink: bool = True, **overrides) -> dict:
+    """The shipped architecture of ``--model key``, optionally shrunk (vocabulary kept)."""
+    config = PRETRAINED[key].shipped_config()
+    if shrink:
+        config.update(SHRUNK)
+    config.update(overrides)
+    return config
+
+
+def standin_vocab(size: int, chars: Iterable[str] = ()) -> List[str]:
+    """``size`` tokens laid out like BERT-Chinese's vocab.txt: specials at BERT's ids, then
+    ``chars`` (e.g. a corpus's characters, most frequent first), ASCII, CJK ideographs, and
+    ``[unused]`` fillers up to ``size``."""
+    tokens = list(SPECIAL)
+    seen = set(tokens)
+    pool = list(chars) + [chr(c) for c in range(33, 127) if not chr(c).isupper()]
+    pool += [chr(c) for c in range(0x4E00, 0x9FA6)]
+    for token in pool:
+        if len(tokens) == size:
+            break
+        if token not in seen and not token.isspace():
+            seen.add(token)
+            tokens.append(token)
+    tokens += [f"[unused{i}]" for i in range(100, 100 + size - len(tokens))]
+    return tokens[:size]
+
+
+def write_standin(key: str, directory, shrink: bool = True, chars: Iterable[str] = (), seed: int = 0,
+                  **overrides) -> Path:
+    """Write a stand-in checkpoint for ``--model key`` into ``directory`` and return it."""
+    import paddle
+
+    check_model_key(key)
+    spec = PRETRAINED[key]
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = standin_config(key, shrink, **overrides)
+    paddle.seed(seed)
+    spec.model_cls()(spec.config_cls()(**config)).save_pretrained(str(directory))
+    vocab_file = directory / "vocab.txt"
+    vocab_file.write_text("\n".join(standin_vocab(config["vocab_size"], chars)) + "\n", encoding="utf-8")
+    tokenizer_cls = spec.tokenizer_cls()
+    init = dict(tokenizer_cls.pretrained_init_configuration.get(spec.checkpoint, {}))
+    tokenizer_cls(str(vocab_file), **init).save_pretrained(str(directory))
+    return directory
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m paddle_ner.models.standin", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, choices=sorted(PRETRAINED))
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--full", action="store_true", help="full-size architecture instead of the shrunk one")
+    parser.add_argument("--chars-from", type=Path, help="a corpus whose characters go first in the vocabulary")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    chars: List[str] = []
+    if args.chars_from:
+        from collections import Counter
+
+        from paddle_ner.data import read_corpus
+
+        counts = Counter(c for s in read_corpus(args.chars_from).sentences for c in s.chars)
+        chars = [c for c, _ in counts.most_common()]
+    path = write_standin(args.model, args.out, shrink=not args.full, chars=chars, seed=args.seed)
+    print(f"wrote a random-weight stand-in for {PRETRAINED[args.model].checkpoint} to {path}")
+
+
+if __name__ == "__main__":
+    main()

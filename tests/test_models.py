@@ -1,0 +1,158 @@
+"""Every --model key: the paper's architectures, one FC+CRF head, offline loading."""
+import numpy as np
+import paddle
+import pytest
+
+from paddle_ner.alignment import CharVocab
+from paddle_ner.batching import collate, make_examples
+from paddle_ner.config import ModelConfig
+from paddle_ner.models import MODEL_KEYS, PRETRAINED, PretrainedLoadError, build_model, load_model, save_model
+from paddle_ner.models.encoders import load_pretrained_model, load_tokenizer
+from paddle_ner.models.standin import standin_config
+
+LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+SENTENCES = [list("张三在北京大学读书。"), list("李四"), list("上海"), list("2024年ERNIE在ＭＳＲＡ上 得分😀")]
+
+# FACTS §2: layers / hidden / heads / vocab / parameters of the full-size architectures.
+FULL_SIZE = {
+    "bert": (12, 768, 12, 21128, 102.3e6),
+    "ernie": (12, 768, 12, 18000, 99.9e6),
+    "ernie_tiny": (3, 1024, 16, 50006, 90.7e6),
+    "roberta": (12, 768, 12, 21128, 102.3e6),
+}
+
+
+def bert_style_parameter_count(c):
+    """Parameters of a BERT-style encoder with pooler, counted from the config alone."""
+    h, i = c["hidden_size"], c.get("intermediate_size", 4 * c["hidden_size"])
+    embeddings = (c["vocab_size"] + c["max_position_embeddings"] + c["type_vocab_size"]) * h + 2 * h
+    attention = 4 * (h * h + h) + 2 * h
+    feed_forward = h * i + i + i * h + h + 2 * h
+    pooler = h * h + h
+    return embeddings + c["num_hidden_layers"] * (attention + feed_forward) + pooler
+
+
+@pytest.mark.parametrize("key", sorted(PRETRAINED))
+def test_full_size_architecture_matches_the_checkpoint(key):
+    config = standin_config(key, shrink=False)
+    layers, hidden, heads, vocab, params = FULL_SIZE[key]
+    paddle.seed(0)
+    spec = PRETRAINED[key]
+    model = spec.model_cls()(spec.config_cls()(**config))
+    count = sum(int(np.prod(p.shape)) for p in model.parameters())
+    assert len(model.encoder.layers) == layers
+    assert list(model.embeddings.word_embeddings.weight.shape) == [vocab, hidden]
+    assert model.config.num_attention_heads == heads
+    assert count == bert_style_parameter_count(config)
+    assert abs(count - params) / params < 0.001, count
+    if key == "ernie":
+        assert config["hidden_act"] == "relu"
+    if key == "ernie_tiny":
+        assert config["max_position_embeddings"] == 600
+
+
+def test_shrunk_standins_keep_the_real_vocabulary(standin):
+    for key in PRETRAINED:
+        model = load_pretrained_model(key, str(standin(key)))
+        assert model.config.vocab_size == FULL_SIZE[key][3]
+        assert model.config.num_hidden_layers == 2
+
+
+def _build(key, standin, **overrides):
+    paddle.seed(1)
+    pretrained = None if key == "bigru_crf" else str(standin(key))
+    settings = dict(name=key, pretrained=pretrained, max_seq_len=16, window_overlap=4, emb_dim=16, hidden_size=16)
+    cfg = ModelConfig(**{**settings, **overrides})
+    return build_model(cfg, LABELS, train_chars=SENTENCES), cfg
+
+
+def _batch(mapper, sentences, cfg):
+    examples = make_examples(sentences, mapper, cfg.max_seq_len, cfg.window_overlap)
+    ids, lengths, _ = collate(examples, mapper.pad_id)
+    return paddle.to_tensor(ids), paddle.to_tensor(lengths), examples
+
+
+@pytest.mark.parametrize("key", MODEL_KEYS)
+def test_shapes_gradients_and_padding_invariance(key, standin):
+    (tagger, mapper), cfg = _build(key, standin)
+    ids, lengths, examples = _batch(mapper, SENTENCES, cfg)
+    emissions = tagger.emissions(ids, lengths)
+    assert list(emissions.shape) == [len(examples), int(lengths.max()), len(LABELS)]
+
+    rng = np.random.RandomState(0)
+    labels = paddle.to_tensor(rng.randint(0, len(LABELS), size=emissions.shape[:2]).astype("int64"))
+    tagger.train()
+    loss = tagger.loss(ids, lengths, labels)
+    loss.backward()
+    trainable = [(name, p) for name, p in tagger.named_parameters() if not p.stop_gradient]
+    frozen = [name for name, p in tagger.named_parameters() if p.stop_gradient]
+    assert all(".pooler." in name for name in frozen), frozen  # NER never reads the pooler
+    missing = [name for name, p in trainable if p.grad is None or not np.isfinite(p.grad.numpy()).all()]
+    assert not missing, f"parameters without a finite gradient: {missing}"
+    zero = [name for name, p in trainable if not np.abs(p.grad.numpy()).sum() > 0]
+    assert not zero, f"parameters with an all-zero gradient: {zero}"
+
+    tagger.eval()
+    scores, paths = tagger(ids, lengths)
+    assert len(examples) > len(SENTENCES)  # one sentence is longer than a window
+    for row, example in enumerate(examples):
+        one_ids, one_len, _ = collate([example], mapper.pad_id)
+        s1, p1 = tagger(paddle.to_tensor(one_ids), paddle.to_tensor(one_len))
+        n = int(one_len[0])
+        np.testing.assert_array_equal(p1.numpy()[0, :n], paths.numpy()[row, :n])
+        np.testing.assert_allclose(s1.numpy()[0], scores.numpy()[row], rtol=1e-4, atol=1e-4)
+        assert (paths.numpy()[row, n:] == 0).all()
+
+
+@pytest.mark.parametrize("key", MODEL_KEYS)
+def test_save_and_load_give_identical_outputs(key, standin, tmp_path):
+    (tagger, mapper), cfg = _build(key, standin)
+    tagger.eval()
+    ids, lengths, _ = _batch(mapper, SENTENCES, cfg)
+    before = tagger.emissions(ids, lengths).numpy()
+    save_model(tmp_path, tagger, mapper, cfg, LABELS)
+    loaded, loaded_mapper, loaded_cfg, labels = load_model(tmp_path)
+    assert labels == LABELS and loaded_cfg == cfg
+    ids2, lengths2, _ = _batch(loaded_mapper, SENTENCES, cfg)
+    np.testing.assert_array_equal(ids2.numpy(), ids.numpy())
+    np.testing.assert_array_equal(loaded.emissions(ids2, lengths2).numpy(), before)
+
+
+@pytest.mark.parametrize("key", sorted(PRETRAINED))
+def test_save_pretrained_round_trip_of_the_encoder(key, standin, tmp_path):
+    model = load_pretrained_model(key, str(standin(key)))
+    model.eval()
+    ids = paddle.to_tensor([[101, 300, 400, 500, 102]])
+    model.save_pretrained(str(tmp_path))
+    again = load_pretrained_model(key, str(tmp_path))
+    again.eval()
+    np.testing.assert_array_equal(model(ids)[0].numpy(), again(ids)[0].numpy())
+
+
+def test_failed_download_names_the_checkpoint_and_the_offline_route(tmp_path):
+    with pytest.raises(PretrainedLoadError) as err:
+        load_tokenizer("ernie", "no-such-checkpoint-id")
+    assert "'no-such-checkpoint-id'" in str(err.value)
+    assert "--set model.pretrained=DIR" in str(err.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(PretrainedLoadError, match="from directory"):
+        load_pretrained_model("bert", str(empty))
+
+
+def test_head_sees_only_real_characters(standin):
+    (tagger, mapper), cfg = _build("bert", standin)
+    tagger.eval()
+    ids, lengths, _ = _batch(mapper, [list("北京")], cfg)
+    # Changing the [SEP] / [CLS] ids changes the encoder's context but the head must still
+    # produce exactly `length` emissions, aligned to characters 1..n.
+    assert list(tagger.emissions(ids, lengths).shape) == [1, 2, len(LABELS)]
+
+
+def test_window_overlap_must_fit(standin):
+    from paddle_ner.errors import UsageError
+
+    with pytest.raises(UsageError, match="window_overlap"):
+        _build("bigru_crf", standin, window_overlap=16)
+    with pytest.raises(UsageError, match="exceeds"):
+        build_model(ModelConfig(name="bert", pretrained=str(standin("bert")), max_seq_len=1024), LABELS)
