@@ -15,7 +15,7 @@ def shared_data_dir():
     return Path(env) if env else REPO.parent / "shared" / "data"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data():
     """Path of the shared corpora; skips the test when they are not on this machine."""
     path = shared_data_dir()
