@@ -82,20 +82,3 @@ def inference_model_files(prefix_dir):
             return prefix_dir / name, params
     raise FileNotFoundError(f"no exported model (model.json or model.pdmodel + model.pdiparams) in {prefix_dir}")
 
-
-def rng_state():
-    """Paddle's random-generator states for the current device (restored by ``set_rng_state``)."""
-    import paddle
-
-    if paddle.is_compiled_with_cuda() and "gpu" in paddle.get_device():
-        return {"device": "gpu", "state": paddle.get_cuda_rng_state()}
-    return {"device": "cpu", "state": paddle.get_rng_state()}
-
-
-def set_rng_state(saved) -> None:
-    import paddle
-
-    if saved["device"] == "gpu":
-        paddle.set_cuda_rng_state(saved["state"])
-    else:
-        paddle.set_rng_state(saved["state"])

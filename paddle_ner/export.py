@@ -1,0 +1,55 @@
+"""``python -m paddle_ner.export RUN_DIR [--out DIR]``: a static-graph inference model.
+
+Writes ``DIR/inference/model.*`` (``paddle.jit.save``: encoder + FC + CRF decoding, inputs
+``input_ids`` [B, L] and ``lengths`` [B], outputs scores [B] and paths [B, T]) beside the label
+vocabulary and tokenizer files, so ``DIR`` is all a deployment needs. Predict with
+``python -m paddle_ner.predict DIR --engine inference``.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import List, Optional
+
+from paddle_ner.errors import exit_on_error
+
+
+def export_model(model_dir: Path, out: Path) -> Path:
+    """Export the saved model in ``model_dir`` into ``out``; returns ``out``."""
+    import paddle
+
+    from paddle_ner.compat import to_static
+    from paddle_ner.models import BASELINE, load_model, save_metadata
+
+    tagger, mapper, cfg, labels = load_model(model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_metadata(out, mapper, cfg, labels)
+    if cfg.name != BASELINE:
+        tagger.encoder.model.config.save_pretrained(str(out / "encoder"))
+    spec = [paddle.static.InputSpec([None, None], "int64", "input_ids"),
+            paddle.static.InputSpec([None], "int64", "lengths")]
+    tmp = out / "inference.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    paddle.jit.save(to_static(tagger, spec), str(tmp / "model"))
+    shutil.rmtree(out / "inference", ignore_errors=True)
+    tmp.rename(out / "inference")
+    return out
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paddle_ner.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="a training run directory (or a saved model directory)")
+    parser.add_argument("--out", type=Path, help="where to write the inference model (default RUN_DIR/export)")
+    args = parser.parse_args(argv)
+    from paddle_ner.predictor import find_model_dir
+
+    model_dir = find_model_dir(args.run_dir)
+    out = export_model(model_dir, args.out or args.run_dir / "export")
+    print(f"exported {model_dir} to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

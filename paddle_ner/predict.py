@@ -1,0 +1,54 @@
+"""``python -m paddle_ner.predict RUN_DIR (--text TEXT | --input FILE)``: tag raw text.
+
+Prints one JSON object per input line::
+
+    {"text": ..., "tags": [one per character], "entities": [{"type", "start", "end", "text"}]}
+
+``start``/``end`` are character offsets into the line (``end`` exclusive), so
+``text[start:end] == entity["text"]``. Empty lines give empty tags; lines longer than the
+model's window are tagged through overlapping windows. ``--engine inference`` runs the
+static graph written by ``python -m paddle_ner.export`` through ``paddle.inference``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from paddle_ner.errors import DataError, exit_on_error
+
+
+def read_lines(path: str) -> List[str]:
+    """Lines of a UTF-8 text file (``-`` = stdin), without their line endings."""
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(path, None, "no such file") from None
+    except UnicodeDecodeError as err:
+        raise DataError(path, None, f"not UTF-8 ({err.reason} at byte {err.start})") from None
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paddle_ner.predict", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="a training run, a saved model, or an export directory")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="one text to tag")
+    source.add_argument("--input", help="a UTF-8 file with one text per line (- for stdin)")
+    parser.add_argument("--engine", choices=["dynamic", "inference"], default="dynamic")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args(argv)
+
+    from paddle_ner.predictor import Predictor, write_jsonl
+
+    texts = [args.text] if args.text is not None else read_lines(args.input)
+    predictor = Predictor.from_run(args.run_dir, engine=args.engine, batch_size=args.batch_size)
+    write_jsonl(predictor(texts), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

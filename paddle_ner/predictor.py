@@ -1,0 +1,166 @@
+"""Tagging raw text with a trained model: one tag per character, entities with offsets.
+
+Two engines run the same model:
+
+* ``dynamic``: the saved dygraph model (``RUN_DIR/model``), what training evaluates with.
+* ``inference``: the static graph written by ``python -m paddle_ner.export`` run through
+  ``paddle.inference`` (faster on CPU; what a service would deploy).
+
+Both see the same length-sorted batches of windows, and both decode with the model's CRF
+constraints, so their tags agree (``tests/test_export.py`` checks it).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from paddle_ner.alignment import stitch
+from paddle_ner.batching import bucket_batches, iterate, make_examples
+from paddle_ner.errors import UsageError
+from paddle_ner.tags import spans, to_bio
+
+
+class DynamicEngine:
+    """Runs a :class:`~paddle_ner.models.Tagger` in dygraph mode."""
+
+    def __init__(self, tagger):
+        self.tagger = tagger
+
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """ids [B, L] int64, lengths [B] int64 -> paths [B, T] int64."""
+        import paddle
+
+        self.tagger.eval()
+        with paddle.no_grad():
+            _, paths = self.tagger(paddle.to_tensor(ids), paddle.to_tensor(lengths))
+        return paths.numpy()
+
+
+class InferenceEngine:
+    """Runs an exported static graph through ``paddle.inference``."""
+
+    def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu"):
+        import os
+
+        import paddle.inference as pi
+
+        from paddle_ner.compat import inference_model_files
+
+        model_file, params_file = inference_model_files(Path(model_dir) / "inference")
+        config = pi.Config(str(model_file), str(params_file))
+        if device == "gpu":
+            config.enable_use_gpu(256, 0)
+        else:
+            config.disable_gpu()
+            config.set_cpu_math_library_num_threads(threads or os.cpu_count() or 1)
+        config.disable_glog_info()
+        config.switch_ir_optim(True)
+        self.predictor = pi.create_predictor(config)
+        self.inputs = [self.predictor.get_input_handle(n) for n in self.predictor.get_input_names()]
+        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[1])
+
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        for handle, array in zip(self.inputs, (ids, lengths)):
+            handle.reshape(list(array.shape))
+            handle.copy_from_cpu(np.ascontiguousarray(array))
+        self.predictor.run()
+        return self.output.copy_to_cpu()
+
+
+def tag_sentences(engine, mapper, labels: Sequence[str], sentences: Sequence[Sequence[str]], max_seq_len: int,
+                  overlap: int, batch_size: int = 64) -> List[List[str]]:
+    """BIO tags for each sentence (a sequence of characters), exactly one per character.
+
+    Long sentences go through overlapping windows and are stitched; a stitch can put ``I-X``
+    after a different tag, which is repaired to ``B-X`` so the output is always valid BIO.
+    """
+    examples = make_examples(sentences, mapper, max_seq_len, overlap)
+    batches = bucket_batches([len(e.ids) for e in examples], batch_size, shuffle=False)
+    outputs: List[Optional[np.ndarray]] = [None] * len(examples)
+    for batch, (ids, lengths, _) in iterate(examples, batches, mapper.pad_id):
+        paths = engine(ids, lengths)
+        for row, index in enumerate(batch):
+            outputs[index] = paths[row, :lengths[row]]
+    windows: Dict[int, list] = {}
+    for example, path in zip(examples, outputs):
+        windows.setdefault(example.sentence, []).append((example.window, path))
+    result: List[List[str]] = []
+    for index, chars in enumerate(sentences):
+        parts = windows.get(index, [])
+        ids = stitch([w for w, _ in parts], [p for _, p in parts]) if parts else []
+        tags = [labels[i] for i in ids]
+        result.append(to_bio(tags, "BIO")[0] if len(parts) > 1 else tags)
+    return result
+
+
+def entities(text: str, tags: Sequence[str]) -> List[dict]:
+    """``[{"type", "start", "end", "text"}]`` with character offsets into ``text``, end exclusive."""
+    return [{"type": kind, "start": start, "end": end, "text": text[start:end]} for kind, start, end in spans(tags)]
+
+
+class Predictor:
+    """``Predictor.from_run(RUN_DIR)(["张三在北京。"])`` -> one dict per text:
+    ``{"text", "tags" (one per character), "entities"}``."""
+
+    def __init__(self, engine, mapper, labels: Sequence[str], max_seq_len: int, overlap: int, batch_size: int = 64):
+        self.engine = engine
+        self.mapper = mapper
+        self.labels = list(labels)
+        self.max_seq_len = max_seq_len
+        self.overlap = overlap
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_run(cls, path, engine: str = "dynamic", batch_size: int = 64, device: str = "cpu") -> "Predictor":
+        """Load from a run directory (``RUN_DIR/model``) or a saved model / export directory."""
+        model_dir = find_model_dir(path, exported=engine == "inference")
+        if engine == "dynamic":
+            from paddle_ner.models import load_model
+
+            tagger, mapper, cfg, labels = load_model(model_dir)
+            runner = DynamicEngine(tagger)
+        elif engine == "inference":
+            from paddle_ner.models import load_mapper
+
+            mapper, cfg, labels = load_mapper(model_dir)
+            runner = InferenceEngine(model_dir, device=device)
+        else:
+            raise UsageError(f"unknown engine {engine!r} (dynamic or inference)")
+        return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
+
+    def tag(self, texts: Sequence[str]) -> List[List[str]]:
+        return tag_sentences(self.engine, self.mapper, self.labels, [list(t) for t in texts], self.max_seq_len,
+                             self.overlap, self.batch_size)
+
+    def __call__(self, texts: Sequence[str]) -> List[dict]:
+        if isinstance(texts, str):
+            raise TypeError("Predictor takes a list of texts; wrap a single text in a list")
+        return [{"text": text, "tags": tags, "entities": entities(text, tags)}
+                for text, tags in zip(texts, self.tag(texts))]
+
+
+def find_model_dir(path, exported: bool = False) -> Path:
+    """The saved model at ``path``: ``path`` itself or, in a run directory, ``path/model``. With
+    ``exported``, a directory written by ``paddle_ner.export`` (``path`` or ``path/export``)."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such run directory")
+    if exported:
+        for candidate in (path, path / "export"):
+            if (candidate / "inference").is_dir() and (candidate / "model.json").is_file():
+                return candidate
+        raise UsageError(f"{path}: no exported static graph here or in {path / 'export'}; "
+                         f"run `python -m paddle_ner.export {path}` first")
+    for candidate in (path, path / "model"):
+        if (candidate / "model.json").is_file():
+            return candidate
+    raise UsageError(f"{path}: not a run directory or saved model (no model.json in it or in {path / 'model'}); "
+                     f"train one with `python -m paddle_ner.train`")
+
+
+def write_jsonl(records, stream) -> None:
+    for record in records:
+        stream.write(json.dumps(record, ensure_ascii=False) + "\n")

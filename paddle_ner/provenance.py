@@ -1,0 +1,64 @@
+"""Where a result came from: code commit, package versions, device and machine."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def git_commit() -> Optional[str]:
+    """HEAD of the checkout this package runs from, with ``-dirty`` when files are modified
+    (untracked files do not count); None outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def package_versions() -> Dict[str, Optional[str]]:
+    from importlib import metadata
+
+    versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
+    for dist in ("paddle-ner", "paddlepaddle", "paddlepaddle-gpu", "paddlenlp", "numpy", "seqeval"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def device_name(device: str) -> str:
+    """A human name for the device: the GPU's name, or the CPU model and core count."""
+    if device == "gpu":
+        try:
+            import paddle
+
+            return paddle.device.cuda.get_device_name()
+        except Exception:  # noqa: BLE001 - a name is nice to have, never worth failing over
+            return "gpu"
+    return f"{cpu_model()} ({os.cpu_count()} cores)"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: str = "cpu") -> dict:
+    return {"device": device, "device_name": device_name(device), "platform": platform.platform(),
+            "cpu_count": os.cpu_count(), "argv0": sys.argv[0]}

@@ -1,0 +1,253 @@
+"""``python -m paddle_ner.train --model ernie``: train one of the paper's systems.
+
+Reads ``configs/<model>.yaml`` (the paper's settings), applies ``--set section.key=value``,
+loads the dataset (default ``msra``, the paper's split), trains with dev evaluation and keeps
+the best model by dev F1, then reports dev and test once with that model, in both metric
+conventions. Everything lands in the run directory (``--output``):
+
+    config.yaml  run.json  labels.json  train.log  metrics.json  curves.png
+    model/        the best model: all that prediction and export need
+    checkpoint/   the latest resumable state (--resume)
+    vdl/          VisualDL scalars, when visualdl is installed
+
+Runs unchanged under ``python -m paddle.distributed.launch``: data-parallel over the devices,
+each rank training on its own share of the length-bucketed batches; only rank 0 writes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from paddle_ner.errors import UsageError, exit_on_error
+
+logger = logging.getLogger("paddle_ner")
+
+DEFAULT_MODEL = "ernie"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from paddle_ner.data import DATASETS
+    from paddle_ner.models.registry import MODEL_KEYS
+
+    p = argparse.ArgumentParser(prog="python -m paddle_ner.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=MODEL_KEYS, help=f"system to train (default: the config's, else {DEFAULT_MODEL})")
+    p.add_argument("--dataset", choices=sorted(DATASETS), help="named dataset (default: the config's data.dataset, msra)")
+    p.add_argument("--data-dir", help="directory holding the dataset's files, instead of downloading them")
+    p.add_argument("--train", help="custom training file (replaces the named dataset)")
+    p.add_argument("--dev", help="custom dev file")
+    p.add_argument("--test", help="custom test file")
+    p.add_argument("--config", type=Path, help="YAML config (default configs/<model>.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=3e-5 (repeatable)")
+    p.add_argument("--output", type=Path, help="run directory (default runs/<model>-<dataset>-seed<seed>)")
+    p.add_argument("--seed", type=int, default=1, help="seed of initialisation, dropout and batch order (default 1)")
+    p.add_argument("--device", choices=["cpu", "gpu"], help="default: gpu when Paddle has CUDA and sees a GPU")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (quick runs)")
+    p.add_argument("--max-train-samples", type=int, help="train on the first N training sentences only")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --output with its saved command line")
+    p.add_argument("--cache-dir", help="download cache (default $PADDLE_NER_CACHE or ~/.cache/paddle_ner)")
+    return p
+
+
+def setup_logging(run_dir: Optional[Path], rank: int) -> None:
+    """INFO to the console (through tqdm, so progress bars stay intact) and to train.log."""
+    from tqdm.auto import tqdm
+
+    class TqdmHandler(logging.Handler):
+        def emit(self, record):
+            tqdm.write(self.format(record), file=sys.stderr)
+
+    root = logging.getLogger("paddle_ner")
+    root.setLevel(logging.INFO)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.propagate = False
+    if rank != 0:
+        root.addHandler(logging.NullHandler())
+        return
+    console = TqdmHandler()
+    console.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(console)
+    if run_dir is not None:
+        file_handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(file_handler)
+
+
+def pick_device(requested: Optional[str]) -> str:
+    import paddle
+
+    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if requested == "gpu" and not has_gpu:
+        raise UsageError("--device gpu: this Paddle build has no CUDA or sees no GPU "
+                         "(install the gpu profile: make install PROFILE=gpu)")
+    return requested or ("gpu" if has_gpu else "cpu")
+
+
+def resolve_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parse ``argv``; with ``--resume``, the run's saved command line (plus --device)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.resume:
+        return args
+    if args.output is None:
+        raise UsageError("--resume needs --output RUN_DIR, the run to continue")
+    run_json = args.output / "run.json"
+    if not (args.output / "checkpoint" / "state.json").is_file() or not run_json.is_file():
+        raise UsageError(f"{args.output}: no checkpoint to resume from")
+    saved = parser.parse_args(json.loads(run_json.read_text(encoding="utf-8"))["argv"])
+    defaults = vars(parser.parse_args([]))
+    given = [k for k, v in vars(args).items() if v != defaults[k] and k not in ("output", "resume", "device")]
+    if given:
+        raise UsageError(f"--resume reuses the run's saved command line; drop {', '.join('--' + k for k in given)}")
+    saved.resume, saved.output, saved.device = True, args.output, args.device or saved.device
+    return saved
+
+
+def load_run_config(args):
+    from paddle_ner.config import load_config, model_config_path
+    from paddle_ner.models.registry import check_model_key
+
+    model = args.model
+    path = args.config
+    if path is None:
+        path = model_config_path(model or DEFAULT_MODEL)
+    cfg = load_config(path, args.set)
+    if model is not None:
+        cfg.model.name = model
+    elif args.config is None:
+        cfg.model.name = DEFAULT_MODEL
+    check_model_key(cfg.model.name)
+    if args.dataset:
+        cfg.data.dataset = args.dataset
+    return cfg
+
+
+def load_data(args, cfg, splits=("train", "dev", "test")):
+    from paddle_ner.data import load_splits
+
+    return load_splits(cfg.data.dataset, data_dir=args.data_dir, train=args.train, dev=args.dev, test=args.test,
+                       cache_dir=args.cache_dir, strict=cfg.data.strict, splits=splits)
+
+
+def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info: dict, device: str,
+                    world_size: int) -> None:
+    from paddle_ner.config import dump
+    from paddle_ner.provenance import device_name, git_commit, package_versions
+
+    (run_dir / "config.yaml").write_text(dump(cfg), encoding="utf-8")
+    labels.save(run_dir / "labels.json")
+    run = {
+        "argv": argv,
+        "command": "python -m paddle_ner.train " + " ".join(shlex.quote(a) for a in argv),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "device": device,
+        "device_name": device_name(device),
+        "world_size": world_size,
+        "seed": args.seed,
+        "data": data_info,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    (run_dir / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def visualdl_writer(run_dir: Path):
+    try:
+        from visualdl import LogWriter
+    except ImportError:
+        return None
+    return LogWriter(logdir=str(run_dir / "vdl"))
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = resolve_args(argv)
+    import paddle
+    import paddle.distributed as dist
+
+    from paddle_ner.batching import make_examples
+    from paddle_ner.data import LabelVocab
+    from paddle_ner.metrics import format_report
+    from paddle_ner.models import build_model, load_model
+    from paddle_ner.trainer import Trainer, evaluate, plot_curves
+
+    device = pick_device(args.device)
+    paddle.set_device(device)
+    world_size = dist.get_world_size()
+    if world_size > 1:
+        dist.init_parallel_env()
+    rank = dist.get_rank()
+
+    cfg = load_run_config(args)
+    run_dir = args.output or Path("runs") / f"{cfg.model.name}-{args.train and 'custom' or cfg.data.dataset}-seed{args.seed}"
+    if not args.resume and (run_dir / "checkpoint").exists():
+        raise UsageError(f"{run_dir} already holds a run; continue it with --resume --output {run_dir}, "
+                         f"or pick another --output")
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(run_dir if rank == 0 else None, rank)
+
+    splits = load_data(args, cfg)
+    train_corpus = splits.train
+    if args.max_train_samples is not None:
+        train_corpus.sentences = train_corpus.sentences[:args.max_train_samples]
+    labels = LabelVocab.from_corpora(*[c for _, c in splits.corpora()])
+    logger.info("data: train %d / dev %d / test %s sentences; labels %s", len(train_corpus), len(splits.dev),
+                len(splits.test) if splits.test is not None else "none", " ".join(labels.labels))
+    if rank == 0 and not args.resume:
+        write_run_files(run_dir, args, argv, cfg, labels, splits.info, device, world_size)
+
+    paddle.seed(args.seed)
+    tagger, mapper = build_model(cfg.model, labels.labels, train_chars=[s.chars for s in train_corpus.sentences])
+    index = {label: i for i, label in enumerate(labels.labels)}
+    examples = make_examples([s.chars for s in train_corpus.sentences], mapper, cfg.model.max_seq_len,
+                             cfg.model.window_overlap, tags=[s.tags for s in train_corpus.sentences],
+                             label_index=index, what="training sentences")
+    trainer = Trainer(tagger, mapper, labels.labels, cfg, run_dir, examples, splits.dev, seed=args.seed,
+                      max_steps=args.max_steps, device=device, rank=rank, world_size=world_size,
+                      writer=visualdl_writer(run_dir) if rank == 0 else None)
+    if args.resume:
+        trainer.load_checkpoint(run_dir / "checkpoint")
+        logger.info("resumed at step %d (epoch %d, batch %d)", trainer.state.global_step, trainer.state.epoch,
+                    trainer.state.batch_in_epoch)
+    logger.info("model %s (%s parameters), %d training windows, %d steps (%d per epoch), batch padding %.1f%%, "
+                "device %s", cfg.model.name, f"{sum(int(p.size) for p in tagger.parameters()):,}", len(examples),
+                trainer.total_steps, trainer.steps_per_epoch, 100 * trainer.padding_waste(), device)
+    state = trainer.fit()
+    if not state.finished:
+        return 130
+    if rank != 0:
+        return 0
+
+    best, best_mapper, _, _ = load_model(run_dir / "model")
+    results = {"model": cfg.model.name, "dataset": cfg.data.dataset if args.train is None else "custom",
+               "seed": args.seed, "best_step": state.best_step, "steps": state.global_step,
+               "epochs": round(state.global_step / trainer.steps_per_epoch, 3),
+               "train_seconds": round(state.train_seconds, 1), "device": device}
+    for split in ("dev", "test"):
+        corpus = getattr(splits, split)
+        if corpus is None:
+            results[split] = None
+            continue
+        results[split] = evaluate(best, best_mapper, labels.labels, corpus, cfg)
+        logger.info("\n%s (best model, step %d)\n%s", split, state.best_step,
+                    format_report(results[split]["micro"], results[split]["batch_averaged"]))
+    (run_dir / "metrics.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    plot_curves(state.history, run_dir / "curves.png")
+    logger.info("wrote %s", run_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,347 @@
+"""The training loop: optimiser and schedule, dev evaluation, best model by dev F1, exact resume.
+
+One step = one length-bucketed batch: forward through ``Tagger.forward(ids, lengths, labels)``
+(the loss), backward, clip, optimiser and scheduler step. The loss is read back from the
+device only every ``train.log_every`` steps, for the progress bar. Dev is evaluated every
+``train.eval_every`` steps and at each epoch end; the best model by dev micro F1 is written to
+``RUN_DIR/model`` and a resumable checkpoint to ``RUN_DIR/checkpoint``, each into a temporary
+directory that then replaces the old one, so a crash never leaves half a model.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence
+
+import paddle
+
+from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard
+from paddle_ner.config import Config
+from paddle_ner.metrics import batch_averaged_prf, entity_prf
+from paddle_ner.models import save_model
+from paddle_ner.predictor import DynamicEngine, tag_sentences
+
+logger = logging.getLogger(__name__)
+
+NO_DECAY = ("bias", "norm")  # AdamW skips biases and LayerNorm scales, as BERT's optimiser did
+
+
+def lr_factor(schedule: str, warmup: int, total: int) -> Callable[[int], float]:
+    """LR multiplier per step: 0 -> 1 linearly over ``warmup`` steps, then ``linear``: 1 -> 0
+    linearly at ``total`` (BERT's and PaddleHub's schedule) or ``constant``: 1."""
+    if schedule not in ("linear", "constant"):
+        raise ValueError(f"train.schedule must be linear or constant, got {schedule!r}")
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        if schedule == "constant":
+            return 1.0
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return factor
+
+
+def build_optimizer(model: paddle.nn.Layer, cfg: Config, total_steps: int):
+    """(optimizer, scheduler). AdamW (decoupled weight decay, none on biases and norms) or Adam,
+    global-norm clipping, linear warmup then linear decay over ``total_steps``."""
+    train = cfg.train
+    warmup = int(total_steps * train.warmup_proportion)
+    scheduler = paddle.optimizer.lr.LambdaDecay(train.lr, lr_factor(train.schedule, warmup, total_steps))
+    params = [p for p in model.parameters() if not p.stop_gradient]
+    clip = paddle.nn.ClipGradByGlobalNorm(train.max_grad_norm) if train.max_grad_norm > 0 else None
+    if train.optimizer == "adamw":
+        decay = {p.name for n, p in model.named_parameters() if not any(k in n.lower() for k in NO_DECAY)}
+        optimizer = paddle.optimizer.AdamW(learning_rate=scheduler, parameters=params, weight_decay=train.weight_decay,
+                                           apply_decay_param_fun=lambda name: name in decay, grad_clip=clip)
+    elif train.optimizer == "adam":
+        optimizer = paddle.optimizer.Adam(learning_rate=scheduler, parameters=params, grad_clip=clip)
+    else:
+        raise ValueError(f"train.optimizer must be adamw or adam, got {train.optimizer!r}")
+    return optimizer, scheduler
+
+
+@dataclass
+class TrainState:
+    """Everything besides weights and optimiser moments that ``--resume`` restores."""
+
+    epoch: int = 0  # current epoch (0-based)
+    batch_in_epoch: int = 0  # batches of the current epoch already trained
+    global_step: int = 0
+    best_f1: float = -1.0
+    best_step: int = 0
+    history: List[dict] = field(default_factory=list)  # {"step", "loss", "lr"} and {"step", "dev_f1", ...}
+    train_seconds: float = 0.0
+    finished: bool = False
+
+
+def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg: Config) -> dict:
+    """Both metric conventions on one split: corpus micro (seqeval-exact, with per-type rows)
+    and PaddleHub 1.x batch-averaged over consecutive batches of ``train.batch_size``
+    sentences in file order, as Table I was computed."""
+    start = time.time()
+    sentences = [s.chars for s in corpus.sentences]
+    gold = [s.tags for s in corpus.sentences]
+    pred = tag_sentences(DynamicEngine(tagger), mapper, labels, sentences, cfg.model.max_seq_len,
+                         cfg.model.window_overlap, cfg.train.eval_batch_size)
+    return {
+        "micro": entity_prf(gold, pred),
+        "batch_averaged": batch_averaged_prf(gold, pred, cfg.train.batch_size),
+        "sentences": len(sentences),
+        "seconds": round(time.time() - start, 2),
+    }
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Move a fully written ``tmp`` into place as ``final``, never leaving ``final`` half-written."""
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class Trainer:
+    """Trains ``tagger`` on ``train_examples``, selecting on ``dev`` (a Corpus).
+
+    Only rank 0 writes files; every rank evaluates dev (identical results) so that all ranks
+    agree on the best step without a collective.
+    """
+
+    def __init__(self, tagger, mapper, labels: Sequence[str], cfg: Config, run_dir: Path,
+                 train_examples: Sequence[Example], dev, seed: int, max_steps: Optional[int] = None,
+                 device: str = "cpu", rank: int = 0, world_size: int = 1, writer=None):
+        self.tagger = tagger
+        self.mapper = mapper
+        self.labels = list(labels)
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.examples = list(train_examples)
+        self.dev = dev
+        self.seed = seed
+        self.rank, self.world_size = rank, world_size
+        self.writer = writer
+        self.model = paddle.DataParallel(tagger) if world_size > 1 else tagger
+        self.sizes = [len(e.ids) for e in self.examples]
+        steps_per_epoch = len(self._batches(0))
+        self.total_steps = cfg.train.epochs * steps_per_epoch
+        if max_steps is not None:
+            self.total_steps = min(self.total_steps, max_steps)
+        if self.total_steps < 1:
+            raise ValueError(f"nothing to train: {len(self.examples)} examples make {steps_per_epoch} batches per "
+                             f"rank for {world_size} rank(s)")
+        self.steps_per_epoch = steps_per_epoch
+        self.optimizer, self.scheduler = build_optimizer(tagger, cfg, self.total_steps)
+        self.amp = cfg.train.amp and device == "gpu"
+        self.scaler = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15) if self.amp else None
+        self.state = TrainState()
+        self._stop_signal: Optional[int] = None
+
+    # ------------------------------------------------------------------ batches
+
+    def _batches(self, epoch: int) -> List[List[int]]:
+        batches = bucket_batches(self.sizes, self.cfg.train.batch_size, shuffle=True, seed=self.seed, epoch=epoch,
+                                 pool=self.cfg.train.bucket_pool)
+        return shard(batches, self.rank, self.world_size)
+
+    def padding_waste(self) -> float:
+        return padding_waste(self._batches(0), self.sizes)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save_checkpoint(self) -> None:
+        if self.rank != 0:
+            return
+        tmp = self.run_dir / "checkpoint.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        paddle.save(self.tagger.state_dict(), str(tmp / "model.pdparams"))
+        paddle.save(self._rename_optimizer_state(self.optimizer.state_dict(), to_structured=True),
+                    str(tmp / "optimizer.pdopt"))
+        if self.scaler is not None:
+            paddle.save(self.scaler.state_dict(), str(tmp / "scaler.pdparams"))
+        (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1), encoding="utf-8")
+        replace_dir(tmp, self.run_dir / "checkpoint")
+
+    def load_checkpoint(self, directory: Path) -> None:
+        from paddle_ner.models import load_state
+
+        load_state(self.tagger, directory / "model.pdparams")
+        saved = paddle.load(str(directory / "optimizer.pdopt"))
+        self.optimizer.set_state_dict(self._rename_optimizer_state(saved, to_structured=False))
+        if self.scaler is not None and (directory / "scaler.pdparams").is_file():
+            self.scaler.load_state_dict(paddle.load(str(directory / "scaler.pdparams")))
+        self.state = TrainState(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
+
+    def _rename_optimizer_state(self, state: dict, to_structured: bool) -> dict:
+        """Optimizer state is keyed by Paddle's internal parameter names (``linear_3.w_0``), which
+        depend on how many layers the process built before; checkpoints use the structured
+        names (``fc.weight``) so a resumed run, in whatever process, finds its moments."""
+        pairs = [(p.name, n) for n, p in self.tagger.named_parameters()]
+        mapping = dict(pairs) if to_structured else {n: internal for internal, n in pairs}
+        renamed = {}
+        for key, value in state.items():
+            for old in sorted(mapping, key=len, reverse=True):
+                if key.startswith(old + "_"):
+                    key = mapping[old] + key[len(old):]
+                    break
+            renamed[key] = value
+        return renamed
+
+    def _save_best(self) -> None:
+        if self.rank != 0:
+            return
+        tmp = self.run_dir / "model.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_model(tmp, self.tagger, self.mapper, self.cfg.model, self.labels)
+        replace_dir(tmp, self.run_dir / "model")
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate_dev(self) -> float:
+        self.tagger.eval()
+        result = evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg)
+        self.tagger.train()
+        f1 = result["micro"]["f1"]
+        step = self.state.global_step
+        self.state.history.append({"step": step, "dev_f1": f1, "dev_precision": result["micro"]["precision"],
+                                   "dev_recall": result["micro"]["recall"],
+                                   "dev_f1_batch_averaged": result["batch_averaged"]["f1"]})
+        improved = f1 > self.state.best_f1
+        if improved:
+            self.state.best_f1, self.state.best_step = f1, step
+            self._save_best()
+        logger.info("step %d: dev P/R/F1 %.2f/%.2f/%.2f (batch-averaged F1 %.2f)%s", step,
+                    100 * result["micro"]["precision"], 100 * result["micro"]["recall"], 100 * f1,
+                    100 * result["batch_averaged"]["f1"], ", best so far: saved" if improved else "")
+        self._scalar("dev/f1", f1, step)
+        return f1
+
+    def _scalar(self, tag: str, value: float, step: int) -> None:
+        if self.writer is not None:
+            self.writer.add_scalar(tag=tag, value=value, step=step)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _should_stop(self) -> bool:
+        """True once SIGINT/SIGTERM arrived: the loop then checkpoints and returns."""
+        return self._stop_signal is not None
+
+    def _on_signal(self, signum, frame):
+        if self._stop_signal is not None:  # second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        self._stop_signal = signum
+        logger.warning("signal %d: finishing this step, then saving a checkpoint (Ctrl-C again to abort)", signum)
+
+    def _step(self, ids, lengths, labels):
+        # Dropout draws from a generator reseeded from (seed, step, rank) before every step, so
+        # a resumed run draws exactly what the uninterrupted one did. Saving the generator state
+        # instead does not work on Paddle 2.6, whose GeneratorState pickles only the seed.
+        paddle.seed((self.seed * 1_000_003 + self.state.global_step * 1_009 + self.rank) % (2 ** 31))
+        if self.amp:
+            with paddle.amp.auto_cast(level="O1"):
+                loss = self.model(ids, lengths, labels)
+            scaled = self.scaler.scale(loss)
+            scaled.backward()
+            self.scaler.minimize(self.optimizer, scaled)
+        else:
+            loss = self.model(ids, lengths, labels)
+            loss.backward()
+            self.optimizer.step()
+        self.optimizer.clear_grad()
+        self.scheduler.step()
+        return loss.detach()
+
+    def fit(self) -> TrainState:
+        """Train until ``total_steps``; returns the final state (``finished`` False when stopped
+        by a signal, after writing a checkpoint to resume from)."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg.train
+        handlers = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                handlers[sig] = signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread (e.g. inside a notebook worker)
+                pass
+        bar = tqdm(total=self.total_steps, initial=self.state.global_step, disable=self.rank != 0,
+                   dynamic_ncols=True, unit="step", desc="train")
+        self.tagger.train()
+        started = time.time() - self.state.train_seconds
+        window_loss, window_steps, window_tokens, window_start = None, 0, 0, time.time()
+        try:
+            while self.state.global_step < self.total_steps and not self._should_stop():
+                batches = self._batches(self.state.epoch)
+                for b in range(self.state.batch_in_epoch, len(batches)):
+                    ids, lengths, labels = collate([self.examples[i] for i in batches[b]], self.mapper.pad_id)
+                    loss = self._step(paddle.to_tensor(ids), paddle.to_tensor(lengths), paddle.to_tensor(labels))
+                    self.state.global_step += 1
+                    self.state.batch_in_epoch = b + 1
+                    window_loss = loss if window_loss is None else window_loss + loss
+                    window_steps += 1
+                    window_tokens += int(lengths.sum())
+                    step = self.state.global_step
+                    bar.update(1)
+                    if step % cfg.log_every == 0 or step == self.total_steps:
+                        mean_loss = float(window_loss) / window_steps  # the one device sync per window
+                        lr = self.optimizer.get_lr()
+                        rate = window_tokens / max(1e-9, time.time() - window_start)
+                        bar.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
+                        self.state.history.append({"step": step, "loss": mean_loss, "lr": lr, "tokens_per_s": rate})
+                        self._scalar("train/loss", mean_loss, step)
+                        self._scalar("train/lr", lr, step)
+                        window_loss, window_steps, window_tokens, window_start = None, 0, 0, time.time()
+                    end_of_epoch = b + 1 == len(batches)
+                    last = step == self.total_steps
+                    if (cfg.eval_every and step % cfg.eval_every == 0) or end_of_epoch or last:
+                        self.state.train_seconds = time.time() - started
+                        self.evaluate_dev()
+                        if end_of_epoch:
+                            self.state.epoch += 1
+                            self.state.batch_in_epoch = 0
+                        self.save_checkpoint()
+                    if last or self._should_stop():
+                        break
+                else:
+                    continue
+                break
+            self.state.train_seconds = time.time() - started
+            self.state.finished = self.state.global_step >= self.total_steps
+            if not self.state.finished:
+                self.save_checkpoint()
+                logger.warning("stopped at step %d of %d; checkpoint saved to %s, continue with --resume",
+                               self.state.global_step, self.total_steps, self.run_dir / "checkpoint")
+        finally:
+            bar.close()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        return self.state
+
+
+def plot_curves(history: Sequence[dict], path: Path) -> None:
+    """PNG of training loss and dev F1 against step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    loss = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    dev = [(h["step"], 100 * h["dev_f1"]) for h in history if "dev_f1" in h]
+    fig, ax_loss = plt.subplots(figsize=(7, 4))
+    if loss:
+        ax_loss.plot(*zip(*loss), color="tab:blue", label="train loss")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("train loss (mean NLL per sentence)", color="tab:blue")
+    ax_f1 = ax_loss.twinx()
+    if dev:
+        ax_f1.plot(*zip(*dev), "o-", color="tab:red", label="dev F1")
+    ax_f1.set_ylabel("dev entity F1 (%)", color="tab:red")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
