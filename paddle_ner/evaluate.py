@@ -15,15 +15,19 @@ from typing import List, Optional
 from paddle_ner.errors import UsageError, exit_on_error
 
 
-@exit_on_error
-def main(argv: Optional[List[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paddle_ner.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--split", choices=["dev", "test"], default="test")
     parser.add_argument("--data-dir", help="read the run's dataset from this directory instead")
     parser.add_argument("--file", help="score this file instead of the run's split")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
 
     from paddle_ner.config import from_dict
     from paddle_ner.predictor import find_model_dir

@@ -37,12 +37,16 @@ def export_model(model_dir: Path, out: Path) -> Path:
     return out
 
 
-@exit_on_error
-def main(argv: Optional[List[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paddle_ner.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path, help="a training run directory (or a saved model directory)")
     parser.add_argument("--out", type=Path, help="where to write the inference model (default RUN_DIR/export)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     from paddle_ner.predictor import find_model_dir
 
     model_dir = find_model_dir(args.run_dir)

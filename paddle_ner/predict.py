@@ -31,8 +31,7 @@ def read_lines(path: str) -> List[str]:
         raise DataError(path, None, f"not UTF-8 ({err.reason} at byte {err.start})") from None
 
 
-@exit_on_error
-def main(argv: Optional[List[str]] = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paddle_ner.predict", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path, help="a training run, a saved model, or an export directory")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -40,7 +39,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     source.add_argument("--input", help="a UTF-8 file with one text per line (- for stdin)")
     parser.add_argument("--engine", choices=["dynamic", "inference"], default="dynamic")
     parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
+    return parser
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
 
     from paddle_ner.predictor import Predictor, write_jsonl
 

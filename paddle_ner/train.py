@@ -136,7 +136,8 @@ def load_data(args, cfg, splits=("train", "dev", "test")):
     from paddle_ner.data import load_splits
 
     return load_splits(cfg.data.dataset, data_dir=args.data_dir, train=args.train, dev=args.dev, test=args.test,
-                       cache_dir=args.cache_dir, strict=cfg.data.strict, splits=splits)
+                       cache_dir=args.cache_dir, strict=cfg.data.strict, splits=splits, format=cfg.data.format,
+                       scheme=cfg.data.scheme)
 
 
 def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info: dict, device: str,

@@ -347,3 +347,16 @@ def test_label_vocab_errors(tmp_path):
     (tmp_path / "other.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a label vocabulary"):
         LabelVocab.load(tmp_path / "other.json")
+
+
+def test_custom_files_can_force_format_and_scheme(tmp_path):
+    path = tmp_path / "bmes.txt"
+    # "B-X E-X" read as BIOES or BMES is the same span; "S-X" alone too. Forcing BIO must refuse E-/S-.
+    path.write_text("张\tB-PER\n三\tE-PER\n去\tO\n京\tS-LOC\n\n", encoding="utf-8")
+    splits = load_splits(train=path, dev=path, scheme="BMES", splits=("train", "dev"))
+    assert splits.train.scheme == "BMES"
+    assert splits.train.sentences[0].tags == ["B-PER", "I-PER", "O", "B-LOC"]
+    with pytest.raises(DataError, match=r"bmes\.txt:2: "):
+        load_splits(train=path, dev=path, scheme="BIO", splits=("train", "dev"))
+    with pytest.raises(DataError, match=r"bmes\.txt:1: "):
+        load_splits(train=path, dev=path, format="ernie_tsv", splits=("train", "dev"))

@@ -453,8 +453,10 @@ def custom_dev_size(n: int) -> int:
 def load_splits(dataset: str = "msra", data_dir: Optional[PathLike] = None, train: Optional[PathLike] = None,
                 dev: Optional[PathLike] = None, test: Optional[PathLike] = None,
                 cache_dir: Optional[PathLike] = None, download: bool = True, strict: bool = False,
-                splits: Sequence[str] = SPLITS) -> Splits:
+                splits: Sequence[str] = SPLITS, format: Optional[str] = None,
+                scheme: Optional[str] = None) -> Splits:
     """Load the requested ``splits`` of ``dataset`` (or custom files); see the module docstring.
+    ``format``/``scheme`` force how custom files are read (named datasets' files are known).
 
     Raises DataError for missing/bad files and failed downloads, UsageError for an unknown
     dataset or split name.
@@ -490,7 +492,8 @@ def load_splits(dataset: str = "msra", data_dir: Optional[PathLike] = None, trai
     for split, (path, origin) in paths.items():
         from_spec = spec is not None and origin != "custom"
         fix = TOKEN_FIXES[spec.token_fix] if from_spec and spec.token_fix else None
-        corpus = read_corpus(path, strict=strict, token_fix=fix)
+        forced = {} if from_spec else {"format": format, "scheme": scheme}
+        corpus = read_corpus(path, strict=strict, token_fix=fix, **forced)
         digests = file_digests(path)
         if from_spec and origin in ("cache", "download"):
             _verify(path, digests, _expected_digests(spec, path), f"Delete {path} to download it again.")
