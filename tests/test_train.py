@@ -180,3 +180,26 @@ def test_an_existing_run_is_not_overwritten(eight, tmp_path, capsys):
         train_cli.main(args)
     assert exit_info.value.code == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_data_parallel_training_under_paddle_launch_on_cpu(tmp_path):
+    """Two CPU ranks through paddle.distributed.launch (gloo): each trains on its half of the
+    batches, gradients are all-reduced by DataParallel, only rank 0 writes the run."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+           str(tmp_path / "log"), str(REPO / "paddle_ner" / "train.py"), "--model", "bigru_crf", "--dataset", "sample",
+           "--output", str(out), "--device", "cpu", "--max-steps", "6", *SMALL_BIGRU, "--set", "train.batch_size=16"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, (tmp_path / "log" / "workerlog.0").read_text()[-3000:]
+    run = json.loads((out / "run.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert run["world_size"] == 2
+    assert metrics["steps"] == 6
+    # 400 sentences / 16 = 25 batches, 12 per rank: epochs counted per rank.
+    assert metrics["epochs"] == pytest.approx(6 / 12, abs=1e-3)
+    assert "train.log" in {p.name for p in out.iterdir()}
