@@ -76,47 +76,78 @@ class TokenizerCharMapper:
         self._cache[char] = ident
         return ident
 
-    def encode(self, chars: Sequence[str]) -> np.ndarray:
-        """Model input for one window: ``[CLS] c_1 .. c_n [SEP]``, shape [n + 2] int64."""
-        ids = np.empty(len(chars) + 2, dtype=np.int64)
+    def encode(self, chars: Sequence[str], start: int = 0, end: Optional[int] = None) -> np.ndarray:
+        """Model input for characters ``[start, end)`` of a sentence (a window):
+        ``[CLS] c_start .. c_end-1 [SEP]``, shape [n + 2] int64."""
+        window = chars[start:end]
+        ids = np.empty(len(window) + 2, dtype=np.int64)
         ids[0], ids[-1] = self.cls_id, self.sep_id
-        ids[1:-1] = [self.char_id(c) for c in chars]
+        ids[1:-1] = [self.char_id(c) for c in window]
         return ids
+
+    input_shape = ()  # one id per position
 
     def save(self, directory: Path) -> None:
         self.tokenizer.save_pretrained(str(directory))
 
 
 class CharVocab:
-    """Character vocabulary of the BiGRU baseline: ``[PAD]``=0, ``[UNK]``=1, ``[SPACE]``=2.
+    """Input vocabulary of the BiGRU baseline, built from the training characters.
 
-    Characters are NFKC-normalised and lower-cased first (full-width Latin and digits fold to
-    ASCII, as the lexical-analysis baseline's q2b table does), so the vocabulary does not
-    spend rows on typographic variants.
+    Characters: ``[PAD]``=0, ``[UNK]``=1, ``[SPACE]``=2, then the characters. They are
+    NFKC-normalised and lower-cased first (full-width Latin and digits fold to ASCII, as the
+    lexical-analysis baseline's q2b table does), so no rows go to typographic variants.
+
+    Optional character bigrams (``bigrams``, the "bichar" input of Zhang & Yang 2018): each
+    position also gets the id of the pair (c_i, c_{i+1}), with ``</s>`` after the sentence's
+    last character; same specials, unseen pairs map to ``[UNK]``. The pair is read from the
+    whole sentence, so the last character of a window still sees its real successor.
     """
 
     PAD, UNK, SPACE = "[PAD]", "[UNK]", "[SPACE]"
+    END = "</s>"
     num_special = 0  # no [CLS]/[SEP] around a BiGRU input
 
-    def __init__(self, tokens: Sequence[str]):
-        if list(tokens[:3]) != [self.PAD, self.UNK, self.SPACE]:
-            raise ValueError(f"a CharVocab starts with {self.PAD}, {self.UNK}, {self.SPACE}; got {list(tokens[:3])}")
+    def __init__(self, tokens: Sequence[str], bigrams: Optional[Sequence[str]] = None):
+        for table in (tokens, bigrams or [self.PAD, self.UNK, self.SPACE]):
+            if list(table[:3]) != [self.PAD, self.UNK, self.SPACE]:
+                raise ValueError(f"a CharVocab table starts with {self.PAD}, {self.UNK}, {self.SPACE}; "
+                                 f"got {list(table[:3])}")
         self.tokens = list(tokens)
         self.index = {t: i for i, t in enumerate(self.tokens)}
+        self.bigrams = list(bigrams) if bigrams is not None else None
+        self.bigram_index = {t: i for i, t in enumerate(self.bigrams)} if bigrams is not None else None
         self.pad_id, self.unk_id, self.space_id = 0, 1, 2
 
     @staticmethod
     def normalize(char: str) -> str:
+        if is_space(char):
+            return CharVocab.SPACE
         folded = unicodedata.normalize("NFKC", char).lower()
         return folded if len(folded) == 1 else char
 
     @classmethod
-    def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1) -> "CharVocab":
-        """Vocabulary of the characters seen ``min_freq`` times or more, most frequent first
-        (ties by code point, so the order is a function of the data alone)."""
-        counts = Counter(cls.normalize(c) for chars in sentences for c in chars if not is_space(c))
-        kept = sorted((c for c, n in counts.items() if n >= min_freq), key=lambda c: (-counts[c], c))
-        return cls([cls.PAD, cls.UNK, cls.SPACE] + kept)
+    def _pairs(cls, normalized: Sequence[str]) -> List[str]:
+        following = list(normalized[1:]) + [cls.END]
+        return [a + "\t" + b for a, b in zip(normalized, following)]
+
+    @classmethod
+    def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1, bigrams: bool = False,
+              min_bigram_freq: int = 1) -> "CharVocab":
+        """Vocabulary of the characters (and bigrams) seen ``min_freq`` (``min_bigram_freq``)
+        times or more, most frequent first, ties in code-point order: a function of the data."""
+        chars, pairs = Counter(), Counter()
+        for sentence in sentences:
+            normalized = [cls.normalize(c) for c in sentence]
+            chars.update(c for c in normalized if c != cls.SPACE)
+            if bigrams:
+                pairs.update(cls._pairs(normalized))
+
+        def table(counts, least):
+            kept = sorted((t for t, n in counts.items() if n >= least), key=lambda t: (-counts[t], t))
+            return [cls.PAD, cls.UNK, cls.SPACE] + kept
+
+        return cls(table(chars, min_freq), table(pairs, min_bigram_freq) if bigrams else None)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -126,16 +157,32 @@ class CharVocab:
             return self.space_id
         return self.index.get(self.normalize(char), self.unk_id)
 
-    def encode(self, chars: Sequence[str]) -> np.ndarray:
-        """Model input for one window, shape [n] int64."""
-        return np.fromiter((self.char_id(c) for c in chars), dtype=np.int64, count=len(chars))
+    def encode(self, chars: Sequence[str], start: int = 0, end: Optional[int] = None) -> np.ndarray:
+        """Model input for characters ``[start, end)`` of a sentence: shape [n] int64, or [n, 2]
+        (character id, bigram id) with bigrams."""
+        end = len(chars) if end is None else end
+        ids = np.fromiter((self.char_id(c) for c in chars[start:end]), dtype=np.int64, count=end - start)
+        if self.bigram_index is None:
+            return ids
+        normalized = [self.normalize(c) for c in chars[start:end + 1]]
+        pairs = self._pairs(normalized)[:end - start]
+        bigram_ids = np.fromiter((self.bigram_index.get(p, self.unk_id) for p in pairs), dtype=np.int64,
+                                 count=end - start)
+        return np.stack([ids, bigram_ids], axis=1)
+
+    @property
+    def input_shape(self) -> tuple:
+        """Trailing dimensions of one position's input: () or (2,) with bigrams."""
+        return () if self.bigrams is None else (2,)
 
     def save(self, directory: Path) -> None:
-        Path(directory, "char_vocab.json").write_text(json.dumps(self.tokens, ensure_ascii=False), encoding="utf-8")
+        data = {"chars": self.tokens, "bigrams": self.bigrams}
+        Path(directory, "char_vocab.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> "CharVocab":
-        return cls(json.loads(Path(directory, "char_vocab.json").read_text(encoding="utf-8")))
+        data = json.loads(Path(directory, "char_vocab.json").read_text(encoding="utf-8"))
+        return cls(data["chars"], data["bigrams"])
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def make_examples(sentences: Sequence[Sequence[str]], mapper, max_seq_len: int, 
             if tags is not None:
                 part = window_tags(tags[index], w.start, w.end) if len(windows) > 1 else tags[index]
                 labels = np.fromiter((label_index[t] for t in part), dtype=np.int64, count=w.end - w.start)
-            examples.append(Example(mapper.encode(chars[w.start:w.end]), labels, index, w))
+            examples.append(Example(mapper.encode(chars, w.start, w.end), labels, index, w))
     if split:
         logger.info("%d of %d %s are longer than %d characters and were split into overlapping windows",
                     split, len(sentences), what, size)
@@ -91,11 +91,12 @@ def shard(batches: List[List[int]], rank: int, world_size: int) -> List[List[int
 def collate(examples: Sequence[Example], pad_id: int):
     """Pad a batch to its own longest example.
 
-    Returns numpy arrays: input_ids [B, L] int64, lengths [B] int64 (characters, no specials),
-    labels [B, T] int64 padded with LABEL_PAD (or None when the examples carry no labels).
+    Returns numpy arrays: input_ids [B, L] int64 (or [B, L, C] when each position has C ids,
+    e.g. character and bigram), lengths [B] int64 (characters, no specials), labels [B, T]
+    int64 padded with LABEL_PAD (or None when the examples carry no labels).
     """
     width = max(len(e.ids) for e in examples)
-    ids = np.full((len(examples), width), pad_id, dtype=np.int64)
+    ids = np.full((len(examples), width) + examples[0].ids.shape[1:], pad_id, dtype=np.int64)
     lengths = np.empty(len(examples), dtype=np.int64)
     for row, e in enumerate(examples):
         ids[row, :len(e.ids)] = e.ids

@@ -42,6 +42,9 @@ class ModelConfig:
     emb_lr: float = 2.0
     l2: float = 1e-4
     min_char_freq: int = 1
+    emb_dropout: float = 0.0  # dropout on the input embeddings
+    bigram_dim: int = 0  # > 0 adds character-bigram embeddings of this size
+    min_bigram_freq: int = 1
 
 
 @dataclass

@@ -27,7 +27,7 @@ def export_model(model_dir: Path, out: Path) -> Path:
     save_metadata(out, mapper, cfg, labels)
     if cfg.name != BASELINE:
         tagger.encoder.model.config.save_pretrained(str(out / "encoder"))
-    spec = [paddle.static.InputSpec([None, None], "int64", "input_ids"),
+    spec = [paddle.static.InputSpec([None, None] + list(mapper.input_shape), "int64", "input_ids"),
             paddle.static.InputSpec([None], "int64", "lengths")]
     tmp = out / "inference.tmp"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -105,3 +105,23 @@ def test_training_window_never_starts_inside_an_entity():
     tags = ["O", "B-PER", "I-PER", "I-PER", "O"]
     assert window_tags(tags, 2, 5) == ["B-PER", "I-PER", "O"]
     assert window_tags(tags, 0, 3) == ["O", "B-PER", "I-PER"]
+
+
+def test_char_vocab_bigrams_see_the_real_successor_across_windows(tmp_path):
+    sentence = list("北京欢迎你，北京")
+    vocab = CharVocab.build([sentence], bigrams=True)
+    whole = vocab.encode(sentence)
+    assert whole.shape == (len(sentence), 2)
+    assert vocab.bigrams[whole[0, 1]] == "北\t京" and vocab.bigrams[whole[-1, 1]] == "京\t</s>"
+    assert whole[0, 1] == whole[6, 1]  # the same pair gets the same id
+    # A window [2, 5) ends at "你"; its last bigram is still "你，", not "你</s>".
+    np.testing.assert_array_equal(vocab.encode(sentence, 2, 5), whole[2:5])
+    assert vocab.encode(list("京都")).tolist()[0][1] == vocab.unk_id  # unseen pair
+    vocab.save(tmp_path)
+    again = CharVocab.load(tmp_path)
+    assert again.bigrams == vocab.bigrams and again.input_shape == (2,)
+
+
+def test_min_bigram_frequency_drops_rare_pairs():
+    vocab = CharVocab.build([list("ab"), list("ab"), list("cd")], bigrams=True, min_bigram_freq=2)
+    assert vocab.bigrams[3:] == ["a\tb", "b\t</s>"]

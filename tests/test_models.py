@@ -58,10 +58,16 @@ def test_shrunk_standins_keep_the_real_vocabulary(standin):
         assert model.config.num_hidden_layers == 2
 
 
+KEYS = MODEL_KEYS + ("bigru_crf+bigrams",)
+
+
 def _build(key, standin, **overrides):
     paddle.seed(1)
+    bigrams = key.endswith("+bigrams")
+    key = key.split("+")[0]
     pretrained = None if key == "bigru_crf" else str(standin(key))
-    settings = dict(name=key, pretrained=pretrained, max_seq_len=16, window_overlap=4, emb_dim=16, hidden_size=16)
+    settings = dict(name=key, pretrained=pretrained, max_seq_len=16, window_overlap=4, emb_dim=16, hidden_size=16,
+                    bigram_dim=8 if bigrams else 0, emb_dropout=0.1)
     cfg = ModelConfig(**{**settings, **overrides})
     return build_model(cfg, LABELS, train_chars=SENTENCES), cfg
 
@@ -72,7 +78,7 @@ def _batch(mapper, sentences, cfg):
     return paddle.to_tensor(ids), paddle.to_tensor(lengths), examples
 
 
-@pytest.mark.parametrize("key", MODEL_KEYS)
+@pytest.mark.parametrize("key", KEYS)
 def test_shapes_gradients_and_padding_invariance(key, standin):
     (tagger, mapper), cfg = _build(key, standin)
     ids, lengths, examples = _batch(mapper, SENTENCES, cfg)
@@ -104,7 +110,7 @@ def test_shapes_gradients_and_padding_invariance(key, standin):
         assert (paths.numpy()[row, n:] == 0).all()
 
 
-@pytest.mark.parametrize("key", MODEL_KEYS)
+@pytest.mark.parametrize("key", KEYS)
 def test_save_and_load_give_identical_outputs(key, standin, tmp_path):
     (tagger, mapper), cfg = _build(key, standin)
     tagger.eval()

@@ -133,6 +133,17 @@ def test_export_matches_the_dynamic_model(sample_run, tmp_path):
     assert_valid_output(static)
 
 
+def test_exported_bigram_model_matches_the_dynamic_model(eight, tmp_path):
+    out = tmp_path / "run"
+    assert train_cli.main(["--model", "bigru_crf", *on_files(eight), "--output", str(out), *SMALL_BIGRU,
+                           "--set", "model.bigram_dim=8", "--max-steps", "3", "--set", "model.max_seq_len=12",
+                           "--set", "model.window_overlap=4"]) == 0
+    assert export_cli.main([str(out)]) == 0
+    dynamic = Predictor.from_run(out)(TEXTS)
+    assert Predictor.from_run(out, engine="inference")(TEXTS) == dynamic
+    assert_valid_output(dynamic)
+
+
 def test_exported_transformer_matches_the_dynamic_model(eight, tmp_path, standin):
     out = tmp_path / "run"
     assert train_cli.main(["--model", "ernie", "--set", f"model.pretrained={standin('ernie')}", *on_files(eight),

@@ -31,8 +31,9 @@ __all__ = ["BASELINE", "MODEL_KEYS", "PRETRAINED", "PretrainedLoadError", "Tagge
            "load_model", "load_mapper", "load_state", "save_metadata", "save_state", "check_model_key"]
 
 
-def _baseline_encoder(cfg: ModelConfig, vocab_size: int) -> BiGRUEncoder:
-    return BiGRUEncoder(vocab_size, cfg.emb_dim, cfg.hidden_size, cfg.num_layers, cfg.emb_lr, cfg.l2)
+def _baseline_encoder(cfg: ModelConfig, vocab: CharVocab) -> BiGRUEncoder:
+    return BiGRUEncoder(len(vocab), cfg.emb_dim, cfg.hidden_size, cfg.num_layers, cfg.emb_lr, cfg.l2,
+                        cfg.emb_dropout, len(vocab.bigrams or ()), cfg.bigram_dim)
 
 
 def _check_window(cfg: ModelConfig, encoder_config=None) -> None:
@@ -54,8 +55,9 @@ def build_model(cfg: ModelConfig, labels: Sequence[str],
     if cfg.name == BASELINE:
         if train_chars is None:
             raise ValueError("the BiGRU baseline builds its vocabulary from the training characters")
-        mapper = CharVocab.build(train_chars, cfg.min_char_freq)
-        encoder = _baseline_encoder(cfg, len(mapper))
+        mapper = CharVocab.build(train_chars, cfg.min_char_freq, bigrams=cfg.bigram_dim > 0,
+                                 min_bigram_freq=cfg.min_bigram_freq)
+        encoder = _baseline_encoder(cfg, mapper)
         _check_window(cfg)
     else:
         mapper = TokenizerCharMapper(load_tokenizer(cfg.name, cfg.pretrained))
@@ -113,7 +115,7 @@ def load_model(directory) -> Tuple[Tagger, object, ModelConfig, List[str]]:
     directory = Path(directory)
     mapper, cfg, labels = load_mapper(directory)
     if cfg.name == BASELINE:
-        encoder = _baseline_encoder(cfg, len(mapper))
+        encoder = _baseline_encoder(cfg, mapper)
     else:
         encoder = PretrainedEncoder(model_from_config(cfg.name, directory / "encoder"))
     tagger = Tagger(encoder, labels, cfg.dropout, cfg.crf_lr, cfg.constrained_decoding)

@@ -78,23 +78,33 @@ class PretrainedEncoder(nn.Layer):
 
 
 class BiGRUEncoder(nn.Layer):
-    """Character embeddings -> stacked bidirectional GRU, after PaddleNLP's lexical-analysis
-    BiGRU-CRF (examples/lexical_analysis/model.py): uniform(-0.1, 0.1) init, the embedding
-    trained at ``emb_lr`` times the base rate, L2 1e-4 on the GRU weights."""
+    """Character (and optionally bigram) embeddings -> stacked bidirectional GRU, after
+    PaddleNLP's lexical-analysis BiGRU-CRF (examples/lexical_analysis/model.py):
+    uniform(-0.1, 0.1) init, embeddings trained at ``emb_lr`` times the base rate, L2 ``l2``
+    on the GRU weights."""
 
     def __init__(self, vocab_size: int, emb_dim: int = 128, hidden_size: int = 128, num_layers: int = 2,
-                 emb_lr: float = 2.0, l2: float = 1e-4, dropout: float = 0.0):
+                 emb_lr: float = 2.0, l2: float = 1e-4, emb_dropout: float = 0.0, bigram_vocab_size: int = 0,
+                 bigram_dim: int = 0):
         super().__init__()
         init = nn.initializer.Uniform(low=-0.1, high=0.1)
-        self.embedding = nn.Embedding(vocab_size, emb_dim, weight_attr=paddle.ParamAttr(learning_rate=emb_lr, initializer=init))
+        emb_attr = lambda: paddle.ParamAttr(learning_rate=emb_lr, initializer=init)  # noqa: E731
+        self.embedding = nn.Embedding(vocab_size, emb_dim, weight_attr=emb_attr())
+        self.bigram_embedding = nn.Embedding(bigram_vocab_size, bigram_dim, weight_attr=emb_attr()) \
+            if bigram_dim > 0 else None
+        self.emb_dropout = nn.Dropout(emb_dropout)
         gru_attr = lambda: paddle.ParamAttr(initializer=init, regularizer=paddle.regularizer.L2Decay(l2) if l2 else None)  # noqa: E731
-        self.gru = nn.GRU(emb_dim, hidden_size, num_layers=num_layers, direction="bidirectional",
-                          dropout=dropout if num_layers > 1 else 0.0,
-                          weight_ih_attr=gru_attr(), weight_hh_attr=gru_attr())
+        self.gru = nn.GRU(emb_dim + (bigram_dim if bigram_dim > 0 else 0), hidden_size, num_layers=num_layers,
+                          direction="bidirectional", weight_ih_attr=gru_attr(), weight_hh_attr=gru_attr())
         self.hidden_size = 2 * hidden_size
 
     def forward(self, input_ids, lengths):
-        """input_ids [B, T] int64, lengths [B] int64 -> [B, T, 2 * hidden_size]."""
-        embedded = self.embedding(input_ids)  # shape: [B, T, E]
-        hidden, _ = self.gru(embedded, sequence_length=lengths.astype("int32"))  # shape: [B, T, 2H]
+        """input_ids [B, T] int64 (or [B, T, 2]: character, bigram), lengths [B] int64 ->
+        [B, T, 2 * hidden_size]."""
+        if self.bigram_embedding is None:
+            embedded = self.embedding(input_ids)  # shape: [B, T, E]
+        else:
+            embedded = paddle.concat([self.embedding(input_ids[:, :, 0]),
+                                      self.bigram_embedding(input_ids[:, :, 1])], axis=-1)  # shape: [B, T, E + E2]
+        hidden, _ = self.gru(self.emb_dropout(embedded), sequence_length=lengths.astype("int32"))  # shape: [B, T, 2H]
         return hidden
