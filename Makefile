@@ -6,11 +6,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(PROFILE)
 
-.PHONY: install test demo help clean
+.PHONY: install test demo reproduce help clean
 
 help:
 	@echo "make demo      train, evaluate and predict with the BiGRU-CRF on data/sample (CPU, minutes)"
 	@echo "make test      run the test suite"
+	@echo "make reproduce the paper's Table I (MODELS=..., SEEDS=..., DATASET=msra|msra_sighan, DATA_DIR=...)"
 	@echo "make install   create $(VENV) with the pinned PROFILE=$(PROFILE) stack"
 
 install: $(STAMP)
@@ -32,6 +33,17 @@ demo: install
 	$(PY) -m paddle_ner.evaluate $(DEMO_RUN) --split test
 	$(PY) -m paddle_ner.predict $(DEMO_RUN) --text "刘晓东表示，南京大学将继续加大投入。"
 	$(PY) -m paddle_ner.predict $(DEMO_RUN) --text "欢迎来到厦门！王芳说，这里的海鲜很好吃。"
+
+# The paper's Table I: MODELS, SEEDS, DATASET (msra = the paper's split, or msra_sighan),
+# DATA_DIR (local files instead of downloads), DEVICE (default: the GPU when there is one).
+MODELS ?= bigru_crf bert ernie ernie_tiny roberta
+SEEDS ?= 1
+DATASET ?= msra
+DATA_DIR ?=
+DEVICE ?=
+reproduce: install
+	$(PY) -m paddle_ner.reproduce --models $(MODELS) --seeds $(SEEDS) --dataset $(DATASET) \
+		$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(DEVICE),--device $(DEVICE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -82,3 +82,13 @@ def inference_model_files(prefix_dir):
             return prefix_dir / name, params
     raise FileNotFoundError(f"no exported model (model.json or model.pdmodel + model.pdiparams) in {prefix_dir}")
 
+
+
+def quiet_imports() -> None:
+    """Hide the warnings Paddle and its dependencies print on import (no ccache, setuptools
+    replacing distutils), which say nothing about the user's run. CLIs call this first."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No ccache found")
+    warnings.filterwarnings("ignore", message="Setuptools is replacing distutils")
+    warnings.filterwarnings("ignore", message=".*distutils.*deprecated", category=DeprecationWarning)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import UsageError, exit_on_error
 
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @exit_on_error
 def main(argv: Optional[List[str]] = None) -> int:
+    quiet_imports()
     args = build_parser().parse_args(argv)
 
     from paddle_ner.config import from_dict

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import List, Optional
 
+from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import exit_on_error
 
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @exit_on_error
 def main(argv: Optional[List[str]] = None) -> int:
+    quiet_imports()
     args = build_parser().parse_args(argv)
     from paddle_ner.predictor import find_model_dir
 

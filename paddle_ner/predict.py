@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import DataError, exit_on_error
 
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @exit_on_error
 def main(argv: Optional[List[str]] = None) -> int:
+    quiet_imports()
     args = build_parser().parse_args(argv)
 
     from paddle_ner.predictor import Predictor, write_jsonl

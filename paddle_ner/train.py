@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import UsageError, exit_on_error
 
 logger = logging.getLogger("paddle_ner")
@@ -172,6 +173,7 @@ def visualdl_writer(run_dir: Path):
 
 @exit_on_error
 def main(argv: Optional[List[str]] = None) -> int:
+    quiet_imports()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = resolve_args(argv)
     import paddle

@@ -1,0 +1,236 @@
+"""``make reproduce``: the paper's Table I, end to end, next to the paper's numbers.
+
+Trains each system (``--models``, default all five) for each seed with the paper's configs,
+one run directory each under ``--runs``, then writes ``table1.md``, ``table1.json`` and
+``table1.png`` into ``--results``. Finished runs (with ``metrics.json``) are skipped and
+interrupted ones resumed, so the command can simply be run again.
+
+Before any training it checks, and stops with one message, that the GPU, every checkpoint
+and the data are available: nothing fails an hour in.
+
+    python -m paddle_ner.reproduce --models bert ernie --seeds 1 2 3
+    python -m paddle_ner.reproduce --models bigru_crf --dataset msra_sighan --data-dir DIR --device cpu
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from paddle_ner.compat import quiet_imports
+from paddle_ner.errors import UsageError, exit_on_error
+from paddle_ner.models.registry import BASELINE, MODEL_KEYS
+
+# Table I of the paper: precision, recall, F1 in %, computed PaddleHub 1.x's way.
+PAPER = {
+    "bigru_crf": ("Baseline", 92.54, 88.20, 90.32),
+    "bert": ("BERT-base", 92.68, 94.18, 93.30),
+    "ernie": ("ERNIE", 92.92, 94.07, 93.37),
+    "ernie_tiny": ("ERNIE-tiny", 83.89, 89.88, 86.52),
+    "roberta": ("RoBERTa", 93.64, 94.93, 94.17),
+}
+CONVENTIONS = ("micro", "batch_averaged")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m paddle_ner.reproduce", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(PAPER), choices=MODEL_KEYS)
+    p.add_argument("--seeds", nargs="+", type=int, default=[1])
+    p.add_argument("--dataset", default="msra", help="msra (the paper's split, default) or msra_sighan")
+    p.add_argument("--data-dir", help="directory with the dataset's files, instead of downloading them")
+    p.add_argument("--runs", type=Path, default=Path("runs/reproduce"), help="where run directories go")
+    p.add_argument("--results", type=Path, default=Path("results"), help="where the table and chart go")
+    p.add_argument("--device", choices=["cpu", "gpu"],
+                   help="default: the GPU when there is one. The pretrained systems refuse to start without "
+                        "one unless --device cpu is given (days of CPU time at full size)")
+    p.add_argument("--pretrained-dir", type=Path,
+                   help="directory with one sub-directory per model key holding its checkpoint files")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="config override passed to every run (changes the paper's settings)")
+    p.add_argument("--max-steps", type=int, help="passed to every run (tiny checks only)")
+    p.add_argument("--max-train-samples", type=int, help="passed to every run (tiny checks only)")
+    return p
+
+
+def run_dir(args, model: str, seed: int) -> Path:
+    return args.runs / args.dataset / f"{model}-seed{seed}"
+
+
+def preflight(args) -> None:
+    """Fail now, with one message, if a run would fail later for want of GPU, weights or data."""
+    import paddle
+
+    pretrained = [m for m in args.models if m != BASELINE]
+    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if args.device is None:
+        if pretrained and not has_gpu:
+            raise UsageError(f"no GPU for {', '.join(pretrained)}: this Paddle has no CUDA or sees no device. The "
+                             f"paper used one V100; install the gpu profile (make install PROFILE=gpu) on a GPU "
+                             f"machine. MODELS=bigru_crf runs on CPU; DEVICE=cpu forces the others onto the CPU.")
+        args.device = "gpu" if has_gpu else "cpu"
+    elif args.device == "gpu" and not has_gpu:
+        raise UsageError("--device gpu: this Paddle has no CUDA or sees no device (make install PROFILE=gpu)")
+    from paddle_ner.data import load_splits
+    from paddle_ner.models.encoders import load_pretrained_model, load_tokenizer
+
+    load_splits(args.dataset, data_dir=args.data_dir)  # downloads, verifies; raises DataError
+    for model in pretrained:
+        source = checkpoint_source(args, model)
+        load_tokenizer(model, source)
+        load_pretrained_model(model, source)  # raises PretrainedLoadError naming the id
+
+
+def checkpoint_source(args, model: str) -> Optional[str]:
+    if args.pretrained_dir is None:
+        return None
+    path = args.pretrained_dir / model
+    if not path.is_dir():
+        raise UsageError(f"--pretrained-dir {args.pretrained_dir}: no directory {path} for {model}")
+    return str(path)
+
+
+def train_command(args, model: str, seed: int) -> List[str]:
+    out = run_dir(args, model, seed)
+    if (out / "checkpoint" / "state.json").is_file():
+        return [sys.executable, "-m", "paddle_ner.train", "--output", str(out), "--resume", "--device", args.device]
+    cmd = [sys.executable, "-m", "paddle_ner.train", "--model", model, "--dataset", args.dataset, "--seed", str(seed),
+           "--output", str(out), "--device", args.device]
+    if args.data_dir:
+        cmd += ["--data-dir", str(args.data_dir)]
+    source = checkpoint_source(args, model) if model != BASELINE else None
+    if source:
+        cmd += ["--set", f"model.pretrained={source}"]
+    for item in args.set:
+        cmd += ["--set", item]
+    if args.max_steps is not None:
+        cmd += ["--max-steps", str(args.max_steps)]
+    if args.max_train_samples is not None:
+        cmd += ["--max-train-samples", str(args.max_train_samples)]
+    return cmd
+
+
+def run_all(args) -> None:
+    for model in args.models:
+        for seed in args.seeds:
+            out = run_dir(args, model, seed)
+            if (out / "metrics.json").is_file():
+                print(f"reproduce: {out} is finished, skipping")
+                continue
+            cmd = train_command(args, model, seed)
+            print(f"reproduce: {' '.join(cmd[1:])}", flush=True)
+            started = time.time()
+            if subprocess.run(cmd).returncode != 0:
+                raise SystemExit(f"reproduce: {model} seed {seed} failed; see {out / 'train.log'}. "
+                                 f"Run the same command again to resume.")
+            print(f"reproduce: {model} seed {seed} done in {time.time() - started:.0f} s", flush=True)
+
+
+def _mean_std(values: Sequence[float]) -> Dict[str, float]:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values)}
+
+
+def collect(args) -> dict:
+    """Aggregate the finished runs' test metrics (percent) per system and convention."""
+    systems = {}
+    for model in args.models:
+        metrics = [json.loads((run_dir(args, model, s) / "metrics.json").read_text()) for s in args.seeds
+                   if (run_dir(args, model, s) / "metrics.json").is_file()]
+        if not metrics:
+            continue
+        name, p, r, f = PAPER[model]
+        row = {"name": name, "paper": {"precision": p, "recall": r, "f1": f}, "seeds": len(metrics),
+               "train_seconds": _mean_std([m["train_seconds"] for m in metrics]),
+               "device": sorted({m["device"] for m in metrics})}
+        for convention in CONVENTIONS:
+            row[convention] = {k: _mean_std([100 * m["test"][convention][k] for m in metrics])
+                               for k in ("precision", "recall", "f1")}
+        row["delta_f1"] = {c: row[c]["f1"]["mean"] - f for c in CONVENTIONS}
+        row["runs"] = [str(run_dir(args, model, s)) for s in args.seeds]
+        run = json.loads((run_dir(args, model, args.seeds[0]) / "run.json").read_text())
+        row["device_name"] = run.get("device_name")
+        systems[model] = row
+    return {"dataset": args.dataset, "seeds": args.seeds, "systems": systems,
+            "note": "test split; micro = corpus-level entity P/R/F1 (seqeval); batch_averaged = PaddleHub 1.x's "
+                    "per-batch chunk_eval averaged over batches, the convention of the paper's Table I"}
+
+
+def _cell(stat: dict) -> str:
+    return f"{stat['mean']:.2f}" + (f" ± {stat['std']:.2f}" if stat["n"] > 1 else "")
+
+
+def table_markdown(table: dict) -> str:
+    lines = [f"Test set of `{table['dataset']}`, seeds {', '.join(map(str, table['seeds']))} (mean ± std where "
+             f"more than one). Batch-averaged is the paper's convention; micro is the standard one.", "",
+             "| system | paper P / R / F1 | ours batch-avg P / R / F1 | Δ F1 | ours micro P / R / F1 | Δ F1 "
+             "| train time | device |",
+             "|---|---|---|---:|---|---:|---:|---|"]
+    for row in table["systems"].values():
+        paper = row["paper"]
+        b, m = row["batch_averaged"], row["micro"]
+        lines.append(
+            f"| {row['name']} | {paper['precision']:.2f} / {paper['recall']:.2f} / {paper['f1']:.2f} "
+            f"| {_cell(b['precision'])} / {_cell(b['recall'])} / {_cell(b['f1'])} | {row['delta_f1']['batch_averaged']:+.2f} "
+            f"| {_cell(m['precision'])} / {_cell(m['recall'])} / {_cell(m['f1'])} | {row['delta_f1']['micro']:+.2f} "
+            f"| {row['train_seconds']['mean'] / 60:.1f} min | {row['device_name']} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_table(table: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = list(table["systems"].values())
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 2, 4))
+    bars = [("paper", [r["paper"]["f1"] for r in rows], None),
+            ("ours, batch-averaged", [r["batch_averaged"]["f1"]["mean"] for r in rows],
+             [r["batch_averaged"]["f1"]["std"] for r in rows]),
+            ("ours, micro", [r["micro"]["f1"]["mean"] for r in rows], [r["micro"]["f1"]["std"] for r in rows])]
+    for i, (label, values, errors) in enumerate(bars):
+        ax.bar(x + (i - 1) * 0.27, values, 0.27, yerr=errors, label=label, capsize=3)
+    ax.set_xticks(x)
+    ax.set_xticklabels([r["name"] for r in rows])
+    ax.set_ylabel(f"test F1 (%), {table['dataset']}")
+    low = min(min(v for _, values, _ in bars for v in values) - 5, 80)
+    ax.set_ylim(max(0, low), 100)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_results(args) -> dict:
+    table = collect(args)
+    if not table["systems"]:
+        raise UsageError(f"no finished runs under {args.runs / args.dataset}")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "table1.json").write_text(json.dumps(table, indent=2, ensure_ascii=False), encoding="utf-8")
+    (args.results / "table1.md").write_text(table_markdown(table), encoding="utf-8")
+    plot_table(table, args.results / "table1.png")
+    return table
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    quiet_imports()
+    args = build_parser().parse_args(argv)
+    preflight(args)
+    run_all(args)
+    table = write_results(args)
+    print(table_markdown(table))
+    print(f"wrote {args.results / 'table1.md'}, table1.json, table1.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
