@@ -6,12 +6,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(PROFILE)
 
-.PHONY: install test demo reproduce help clean
+.PHONY: install test demo reproduce bench help clean
 
 help:
 	@echo "make demo      train, evaluate and predict with the BiGRU-CRF on data/sample (CPU, minutes)"
 	@echo "make test      run the test suite"
 	@echo "make reproduce the paper's Table I (MODELS=..., SEEDS=..., DATASET=msra|msra_sighan, DATA_DIR=...)"
+	@echo "make bench     training and prediction throughput on this CPU (results/bench.json)"
 	@echo "make install   create $(VENV) with the pinned PROFILE=$(PROFILE) stack"
 
 install: $(STAMP)
@@ -44,6 +45,10 @@ DEVICE ?=
 reproduce: install
 	$(PY) -m paddle_ner.reproduce --models $(MODELS) --seeds $(SEEDS) --dataset $(DATASET) \
 		$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(DEVICE),--device $(DEVICE))
+
+# Throughput on this CPU, ours against the PaddleNLP example style (results/bench.json).
+bench: install
+	$(PY) -m paddle_ner.bench --out results/bench.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,354 @@
+"""``python -m paddle_ner.bench`` (``make bench``): where a training and a prediction step spend
+their time on this machine, ours side by side with the PaddleNLP example style, in one process.
+
+For each model (shrunk and full-size architecture, random weights):
+
+* train: tokens/s and ms/step at batch 16 on real sentence lengths, ours (length-bucketed
+  batches padded to their own longest, our CRF) against the PaddleNLP example style (every
+  batch padded to ``max_seq_len`` 128, ``paddlenlp.layers.LinearChainCrf`` +
+  ``LinearChainCrfLoss``, ``[CLS]``/``[SEP]`` inside the CRF);
+* the share of our step spent in the CRF (``nll`` forward + backward, and ``decode``);
+* predict: characters/s and sentences/s, dygraph against the exported static graph run
+  through ``paddle.inference``;
+* peak RSS of each model's measurements.
+
+Sentences are drawn from MSRA's SIGHAN train set (``../shared/data`` or ``--corpus``), else
+from ``data/sample``. Padding waste is measured over the whole training corpus.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from paddle_ner.compat import quiet_imports
+from paddle_ner.errors import exit_on_error
+
+LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+PAD_TO = 128  # the PaddleNLP examples' max_seq_len
+SHARED_SIGHAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "msra_ner" / "sighan2006" / "train.txt"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m paddle_ner.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", default=["bert", "ernie", "ernie_tiny", "roberta", "bigru_crf"])
+    p.add_argument("--sizes", nargs="+", default=["shrunk", "full"], choices=["shrunk", "full"])
+    p.add_argument("--steps", type=int, default=4, help="timed training steps per mode (after one warm-up step)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--predict-sentences", type=int, default=128)
+    p.add_argument("--corpus", type=Path, help="sentences to draw lengths and text from (default: MSRA SIGHAN train)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("results/bench.json"))
+    return p
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+
+def reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets the process's peak RSS (VmHWM)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+def build(key: str, size: str, directory: Path, seed: int, sentences):
+    """(config, (tagger, mapper)) with random weights; pretrained encoders go through a
+    stand-in checkpoint and ``from_pretrained``, exactly as a real one would; the BiGRU's
+    vocabulary comes from ``sentences``."""
+    import paddle
+
+    from paddle_ner.config import ModelConfig
+    from paddle_ner.models import build_model
+    from paddle_ner.models.standin import write_standin
+
+    paddle.seed(seed)
+    if key == "bigru_crf":
+        cfg = ModelConfig(name=key, max_seq_len=256, window_overlap=32, dropout=0.0)
+        if size == "shrunk":
+            cfg.emb_dim, cfg.hidden_size = 32, 32
+        return cfg, build_model(cfg, LABELS, train_chars=sentences)
+    source = write_standin(key, directory / f"{key}-{size}", shrink=size == "shrunk", seed=seed)
+    cfg = ModelConfig(name=key, pretrained=str(source), max_seq_len=PAD_TO)
+    return cfg, build_model(cfg, LABELS)
+
+
+def example_style_step_fn(tagger):
+    """One training step the way PaddleNLP's ERNIE-CRF example does it: FC emissions over the
+    whole padded sequence, [CLS]/[SEP] included, PaddleNLP's LinearChainCrf and its loss."""
+    from paddlenlp.layers import LinearChainCrf, LinearChainCrfLoss
+
+    crf = LinearChainCrf(len(LABELS), crf_lr=100, with_start_stop_tag=False)
+    loss_fn = LinearChainCrfLoss(crf)
+    optimizer = make_optimizer(list(tagger.parameters()) + list(crf.parameters()))
+    encoder = tagger.encoder
+
+    def step(ids, lengths, labels):
+        if hasattr(encoder, "model"):
+            hidden = encoder.model(ids, attention_mask=(ids != 0).astype("int64"))[0]
+        else:
+            hidden = encoder(ids, lengths)
+        loss = loss_fn(tagger.fc(tagger.dropout(hidden)), lengths, labels).mean()
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+
+    return step
+
+
+def make_optimizer(parameters):
+    import paddle
+
+    return paddle.optimizer.AdamW(learning_rate=5e-5, parameters=parameters, weight_decay=0.01)
+
+
+# ---------------------------------------------------------------------------------------------- timing
+
+
+def timed(fn, repeats: int) -> List[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def batches_ours(sentences, mapper, cfg, batch_size):
+    from paddle_ner.batching import bucket_batches, collate, make_examples
+
+    tags = [["O"] * len(s) for s in sentences]
+    examples = make_examples(sentences, mapper, cfg.max_seq_len, cfg.window_overlap, tags=tags,
+                             label_index={t: i for i, t in enumerate(LABELS)})
+    order = bucket_batches([len(e.ids) for e in examples], batch_size, shuffle=True, seed=0,
+                           pool=len(examples) // batch_size + 1)
+    return [collate([examples[i] for i in b], mapper.pad_id) for b in order]
+
+
+def batches_pad128(sentences, mapper, batch_size, special: bool):
+    """Fixed-width batches: every sentence cut to 126 characters and padded to 128 positions
+    (the BiGRU, which has no [CLS]/[SEP], is padded to 128 characters)."""
+    width = PAD_TO - 2 if special else PAD_TO
+    out = []
+    for i in range(0, len(sentences), batch_size):
+        chunk = sentences[i:i + batch_size]
+        ids = np.zeros((len(chunk), PAD_TO) + tuple(mapper.input_shape), dtype=np.int64)
+        lengths = np.zeros(len(chunk), dtype=np.int64)
+        for row, chars in enumerate(chunk):
+            encoded = mapper.encode(chars[:width])
+            ids[row, :len(encoded)] = encoded
+            lengths[row] = len(encoded)  # the example style feeds [CLS]/[SEP] to the CRF too
+        labels = np.zeros((len(chunk), PAD_TO), dtype=np.int64)  # padded with a real tag (O), as the examples do
+        out.append((ids, lengths, labels))
+    return out
+
+
+def batch_waste(batches, special: bool) -> float:
+    """Share of input positions that are padding; ``special``: lengths exclude [CLS]/[SEP]."""
+    real = sum(int(lengths.sum()) + (2 * len(lengths) if special else 0) for _, lengths, _ in batches)
+    return 1 - real / sum(ids.shape[0] * ids.shape[1] for ids, _, _ in batches)
+
+
+def tokens_in(batches, special: bool) -> int:
+    return int(sum(int(lengths.sum()) - (2 * len(lengths) if special else 0) for _, lengths, _ in batches))
+
+
+def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir: Path) -> dict:
+    import paddle
+
+    from paddle_ner.export import export_model
+    from paddle_ner.models import save_model
+    from paddle_ner.predictor import DynamicEngine, InferenceEngine, tag_sentences
+
+    reset_peak_rss()
+    cfg, (tagger, mapper) = build(key, size, workdir, args.seed, sentences)
+    special = key != "bigru_crf"
+    tagger.train()
+    n = args.batch_size * (args.steps + 1)
+    train_sents = sentences[:n]
+    row: Dict[str, object] = {"model": key, "size": size,
+                              "parameters": int(sum(int(np.prod(p.shape)) for p in tagger.parameters()))}
+
+    def run(batches, step):
+        tensors = [tuple(paddle.to_tensor(a) for a in b) for b in batches]
+        step(*tensors[0])  # warm-up: allocation, kernel selection
+        seconds = timed(lambda it=iter(tensors[1:]): step(*next(it)), len(tensors) - 1)
+        return float(np.sum(seconds)), seconds
+
+    optimizer = make_optimizer(tagger.parameters())
+
+    def ours_step(ids, lengths, labels):
+        loss = tagger(ids, lengths, labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+
+    ours = batches_ours(train_sents, mapper, cfg, args.batch_size)
+    ours_seconds, ours_times = run(ours, ours_step)
+    padded = batches_pad128(train_sents, mapper, args.batch_size, special)
+    pad_seconds, _ = run(padded, example_style_step_fn(tagger))
+    row["train"] = {
+        "ours": {"tokens_per_s": tokens_in(ours[1:], False) / ours_seconds,
+                 "ms_per_step": 1000 * ours_seconds / (len(ours) - 1), "pad_waste": batch_waste(ours[1:], special)},
+        "pad128": {"tokens_per_s": tokens_in(padded[1:], special) / pad_seconds,
+                   "ms_per_step": 1000 * pad_seconds / (len(padded) - 1),
+                   "pad_waste": batch_waste(padded[1:], False)},
+    }
+    row["train"]["speedup"] = row["train"]["ours"]["tokens_per_s"] / row["train"]["pad128"]["tokens_per_s"]
+    row["crf_share_of_step"] = crf_share(tagger, ours[1:], ours_times)
+
+    # Prediction: the same sentences through the dygraph model and the exported static graph.
+    tagger.eval()
+    model_dir = workdir / f"model-{key}-{size}"
+    save_model(model_dir, tagger, mapper, cfg, LABELS)
+    export_model(model_dir, model_dir / "export")
+    engines = {"dynamic": DynamicEngine(tagger), "inference": InferenceEngine(model_dir / "export")}
+    chars = sum(len(s) for s in predict_sentences)
+    row["predict"] = {}
+    outputs = {}
+    for name, engine in engines.items():
+        tag_sentences(engine, mapper, LABELS, predict_sentences[:8], cfg.max_seq_len, cfg.window_overlap, 64)
+        start = time.perf_counter()
+        outputs[name] = tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len,
+                                      cfg.window_overlap, 64)
+        seconds = time.perf_counter() - start
+        row["predict"][name] = {"chars_per_s": chars / seconds, "sentences_per_s": len(predict_sentences) / seconds}
+    row["predict"]["speedup"] = row["predict"]["inference"]["chars_per_s"] / row["predict"]["dynamic"]["chars_per_s"]
+    row["predict"]["tags_agree"] = outputs["dynamic"] == outputs["inference"]
+    row["peak_rss_mb"] = peak_rss_mb()
+    return row
+
+
+def crf_share(tagger, batches, step_times) -> dict:
+    """Time of the CRF alone (nll forward + backward, then decode) on each batch's emissions,
+    as a fraction of the measured training step on the same batch."""
+    import paddle
+
+    crf = tagger.crf
+    crf_times = []
+    with paddle.no_grad():
+        emissions = [tagger.emissions(paddle.to_tensor(ids), paddle.to_tensor(lengths)).numpy()
+                     for ids, lengths, _ in batches]
+    for (ids, lengths, labels), em in zip(batches, emissions):
+        e = paddle.to_tensor(em, stop_gradient=False)
+        t = paddle.to_tensor(labels)
+        n = paddle.to_tensor(lengths)
+        crf.nll(e, t, n).mean().backward()  # warm-up for this shape
+        start = time.perf_counter()
+        crf.nll(e, t, n).mean().backward()
+        crf.decode(e.detach(), n)
+        crf_times.append(time.perf_counter() - start)
+    return {"crf_ms_per_step": 1000 * float(np.mean(crf_times)), "share": float(np.sum(crf_times) / np.sum(step_times))}
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def load_sentences(args) -> tuple:
+    from paddle_ner.data import read_corpus
+
+    path = args.corpus or (SHARED_SIGHAN if SHARED_SIGHAN.is_file() else None)
+    if path is None:
+        from paddle_ner.data.datasets import sample_dir
+
+        path = sample_dir() / "train.txt"
+    corpus = read_corpus(path)
+    sentences = [s.chars for s in corpus.sentences]
+    rng = np.random.RandomState(args.seed)
+    return str(path), [sentences[i] for i in rng.permutation(len(sentences))]
+
+
+def corpus_pad_waste(sentences, batch_size: int) -> dict:
+    """Padding share of the training batches over a whole corpus: ours (bucketed, pool 50,
+    windows of 126 characters) against padding every batch to 128 positions."""
+    from paddle_ner.alignment import plan_windows
+    from paddle_ner.batching import bucket_batches, padding_waste
+
+    sizes = [w.end - w.start + 2 for s in sentences for w in plan_windows(len(s), PAD_TO - 2, 32) if len(s)]
+    ours = padding_waste(bucket_batches(sizes, batch_size, shuffle=True, seed=0, epoch=0, pool=50), sizes)
+    real = sum(min(len(s), PAD_TO - 2) + 2 for s in sentences if len(s))
+    return {"ours": ours, "pad128": 1 - real / (PAD_TO * sum(1 for s in sentences if len(s)))}
+
+
+def markdown(rows: List[dict]) -> str:
+    head = ("| model | size | params | train tok/s ours | pad-128 | speedup | ms/step ours | pad-128 | CRF share "
+            "| predict chars/s dygraph | inference | speedup | sent/s inference | peak RSS MB |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        t, p = r["train"], r["predict"]
+        lines.append(f"| {r['model']} | {r['size']} | {r['parameters'] / 1e6:.1f}M | {t['ours']['tokens_per_s']:.0f} "
+                     f"| {t['pad128']['tokens_per_s']:.0f} | {t['speedup']:.2f}x | {t['ours']['ms_per_step']:.0f} "
+                     f"| {t['pad128']['ms_per_step']:.0f} | {100 * r['crf_share_of_step']['share']:.2f}% "
+                     f"| {p['dynamic']['chars_per_s']:.0f} | {p['inference']['chars_per_s']:.0f} | {p['speedup']:.2f}x "
+                     f"| {p['inference']['sentences_per_s']:.1f} | {r['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> int:
+    quiet_imports()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    import paddle
+
+    from paddle_ner.provenance import git_commit, machine, package_versions
+
+    paddle.set_device("cpu")
+    corpus_path, sentences = load_sentences(args)
+    predict = sentences[-args.predict_sentences:]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            for key in args.models:
+                started = time.time()
+                rows.append(bench_model(key, size, sentences, predict, args, Path(tmp)))
+                print(f"bench: {key} {size} done in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    waste = corpus_pad_waste(sentences, args.batch_size)
+    lookup = {(r["model"], r["size"]): r for r in rows}
+    headline = lookup.get(("bert", "full")) or rows[0]
+    report = {
+        "command": "python -m paddle_ner.bench " + " ".join(shlex.quote(a) for a in argv),
+        "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
+        "corpus": corpus_path, "headline_model": f"{headline['model']} {headline['size']}",
+        "train_speedup_vs_pad128": headline["train"]["speedup"],
+        "crf_share_of_step": headline["crf_share_of_step"]["share"],
+        "inference_speedup": headline["predict"]["speedup"],
+        "pad_waste": waste["ours"], "pad_waste_pad128": waste["pad128"],
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(markdown(rows))
+    print(f"\nheadline ({report['headline_model']}): train speedup vs pad-128 {report['train_speedup_vs_pad128']:.2f}x "
+          f"(target >= 2), CRF share of a step {100 * report['crf_share_of_step']:.2f}% (target <= 5%), "
+          f"paddle.inference speedup {report['inference_speedup']:.2f}x (target >= 1.5), padding waste over the "
+          f"training corpus {100 * report['pad_waste']:.1f}% (target <= 10%; pad-128: {100 * waste['pad128']:.1f}%)")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
