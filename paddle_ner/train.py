@@ -217,9 +217,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     examples = make_examples([s.chars for s in train_corpus.sentences], mapper, cfg.model.max_seq_len,
                              cfg.model.window_overlap, tags=[s.tags for s in train_corpus.sentences],
                              label_index=index, what="training sentences")
+    writer = visualdl_writer(run_dir) if rank == 0 else None
     trainer = Trainer(tagger, mapper, labels.labels, cfg, run_dir, examples, splits.dev, seed=args.seed,
-                      max_steps=args.max_steps, device=device, rank=rank, world_size=world_size,
-                      writer=visualdl_writer(run_dir) if rank == 0 else None)
+                      max_steps=args.max_steps, device=device, rank=rank, world_size=world_size, writer=writer)
     if args.resume:
         trainer.load_checkpoint(run_dir / "checkpoint")
         logger.info("resumed at step %d (epoch %d, batch %d)", trainer.state.global_step, trainer.state.epoch,
@@ -227,7 +227,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     logger.info("model %s (%s parameters), %d training windows, %d steps (%d per epoch), batch padding %.1f%%, "
                 "device %s", cfg.model.name, f"{sum(int(p.size) for p in tagger.parameters()):,}", len(examples),
                 trainer.total_steps, trainer.steps_per_epoch, 100 * trainer.padding_waste(), device)
-    state = trainer.fit()
+    try:
+        state = trainer.fit()
+    finally:
+        if writer is not None:
+            writer.close()
     if not state.finished:
         return 130
     if rank != 0:
@@ -246,6 +250,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         results[split] = evaluate(best, best_mapper, labels.labels, corpus, cfg)
         logger.info("\n%s (best model, step %d)\n%s", split, state.best_step,
                     format_report(results[split]["micro"], results[split]["batch_averaged"]))
+    results["history"] = state.history
     (run_dir / "metrics.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     plot_curves(state.history, run_dir / "curves.png")
     logger.info("wrote %s", run_dir)

@@ -184,9 +184,10 @@ class Trainer:
         names (``fc.weight``) so a resumed run, in whatever process, finds its moments."""
         pairs = [(p.name, n) for n, p in self.tagger.named_parameters()]
         mapping = dict(pairs) if to_structured else {n: internal for internal, n in pairs}
+        prefixes = sorted(mapping, key=len, reverse=True)  # longest first: "fc.weight" before "fc"
         renamed = {}
         for key, value in state.items():
-            for old in sorted(mapping, key=len, reverse=True):
+            for old in prefixes:
                 if key.startswith(old + "_"):
                     key = mapping[old] + key[len(old):]
                     break
