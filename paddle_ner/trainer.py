@@ -54,12 +54,17 @@ def build_optimizer(model: paddle.nn.Layer, cfg: Config, total_steps: int):
     scheduler = paddle.optimizer.lr.LambdaDecay(train.lr, lr_factor(train.schedule, warmup, total_steps))
     params = [p for p in model.parameters() if not p.stop_gradient]
     clip = paddle.nn.ClipGradByGlobalNorm(train.max_grad_norm) if train.max_grad_norm > 0 else None
+    sparse = cfg.model.sparse_embeddings and cfg.model.name == "bigru_crf"
+    if sparse and train.optimizer != "adam":
+        raise ValueError("model.sparse_embeddings needs train.optimizer=adam (Paddle's AdamW has no sparse update)")
     if train.optimizer == "adamw":
         decay = {p.name for n, p in model.named_parameters() if not any(k in n.lower() for k in NO_DECAY)}
         optimizer = paddle.optimizer.AdamW(learning_rate=scheduler, parameters=params, weight_decay=train.weight_decay,
                                            apply_decay_param_fun=lambda name: name in decay, grad_clip=clip)
     elif train.optimizer == "adam":
-        optimizer = paddle.optimizer.Adam(learning_rate=scheduler, parameters=params, grad_clip=clip)
+        # lazy_mode: sparse (row) gradients update only their rows' moments, as TF's LazyAdam.
+        optimizer = paddle.optimizer.Adam(learning_rate=scheduler, parameters=params, grad_clip=clip,
+                                          lazy_mode=sparse)
     else:
         raise ValueError(f"train.optimizer must be adamw or adam, got {train.optimizer!r}")
     return optimizer, scheduler

@@ -58,7 +58,7 @@ def test_shrunk_standins_keep_the_real_vocabulary(standin):
         assert model.config.num_hidden_layers == 2
 
 
-KEYS = MODEL_KEYS + ("bigru_crf+bigrams",)
+KEYS = MODEL_KEYS + ("bigru_crf+bigrams",)  # with sparse embedding gradients
 
 
 def _build(key, standin, **overrides):
@@ -67,7 +67,7 @@ def _build(key, standin, **overrides):
     key = key.split("+")[0]
     pretrained = None if key == "bigru_crf" else str(standin(key))
     settings = dict(name=key, pretrained=pretrained, max_seq_len=16, window_overlap=4, emb_dim=16, hidden_size=16,
-                    bigram_dim=8 if bigrams else 0, emb_dropout=0.1)
+                    bigram_dim=8 if bigrams else 0, sparse_embeddings=bigrams, emb_dropout=0.1)
     cfg = ModelConfig(**{**settings, **overrides})
     return build_model(cfg, LABELS, train_chars=SENTENCES), cfg
 
@@ -162,3 +162,24 @@ def test_window_overlap_must_fit(standin):
         _build("bigru_crf", standin, window_overlap=16)
     with pytest.raises(UsageError, match="exceeds"):
         build_model(ModelConfig(name="bert", pretrained=str(standin("bert")), max_seq_len=1024), LABELS)
+
+
+def test_sparse_embeddings_need_adam(standin):
+    from paddle_ner.config import Config
+    from paddle_ner.trainer import build_optimizer
+
+    (tagger, _), model_cfg = _build("bigru_crf+bigrams", standin)
+    cfg = Config(model=model_cfg)
+    cfg.train.optimizer = "adamw"
+    with pytest.raises(ValueError, match="sparse_embeddings needs train.optimizer=adam"):
+        build_optimizer(tagger, cfg, total_steps=10)
+    cfg.train.optimizer, cfg.train.warmup_proportion = "adam", 0.0
+    optimizer, _ = build_optimizer(tagger, cfg, total_steps=10)
+    ids, lengths, _ = _batch(_build("bigru_crf+bigrams", standin)[0][1], SENTENCES, model_cfg)
+    before = tagger.encoder.bigram_embedding.weight.numpy().copy()
+    tagger.train()
+    tagger(ids, lengths, paddle.zeros([len(ids), int(lengths.max())], dtype="int64")).backward()
+    optimizer.step()
+    changed = np.nonzero(np.abs(tagger.encoder.bigram_embedding.weight.numpy() - before).sum(1))[0]
+    used = np.unique(ids.numpy()[:, :, 1])
+    assert set(changed) <= set(used.tolist()) and len(changed) > 0  # only the rows in the batch moved

@@ -33,7 +33,7 @@ __all__ = ["BASELINE", "MODEL_KEYS", "PRETRAINED", "PretrainedLoadError", "Tagge
 
 def _baseline_encoder(cfg: ModelConfig, vocab: CharVocab) -> BiGRUEncoder:
     return BiGRUEncoder(len(vocab), cfg.emb_dim, cfg.hidden_size, cfg.num_layers, cfg.emb_lr, cfg.l2,
-                        cfg.emb_dropout, len(vocab.bigrams or ()), cfg.bigram_dim)
+                        cfg.emb_dropout, len(vocab.bigrams or ()), cfg.bigram_dim, cfg.sparse_embeddings)
 
 
 def _check_window(cfg: ModelConfig, encoder_config=None) -> None:

@@ -85,12 +85,12 @@ class BiGRUEncoder(nn.Layer):
 
     def __init__(self, vocab_size: int, emb_dim: int = 128, hidden_size: int = 128, num_layers: int = 2,
                  emb_lr: float = 2.0, l2: float = 1e-4, emb_dropout: float = 0.0, bigram_vocab_size: int = 0,
-                 bigram_dim: int = 0):
+                 bigram_dim: int = 0, sparse: bool = False):
         super().__init__()
         init = nn.initializer.Uniform(low=-0.1, high=0.1)
         emb_attr = lambda: paddle.ParamAttr(learning_rate=emb_lr, initializer=init)  # noqa: E731
-        self.embedding = nn.Embedding(vocab_size, emb_dim, weight_attr=emb_attr())
-        self.bigram_embedding = nn.Embedding(bigram_vocab_size, bigram_dim, weight_attr=emb_attr()) \
+        self.embedding = nn.Embedding(vocab_size, emb_dim, sparse=sparse, weight_attr=emb_attr())
+        self.bigram_embedding = nn.Embedding(bigram_vocab_size, bigram_dim, sparse=sparse, weight_attr=emb_attr()) \
             if bigram_dim > 0 else None
         self.emb_dropout = nn.Dropout(emb_dropout)
         gru_attr = lambda: paddle.ParamAttr(initializer=init, regularizer=paddle.regularizer.L2Decay(l2) if l2 else None)  # noqa: E731
