@@ -2,8 +2,9 @@
 
 Trains each system (``--models``, default all five) for each seed with the paper's configs,
 one run directory each under ``--runs``, then writes ``table1.md``, ``table1.json`` and
-``table1.png`` into ``--results``. Finished runs (with ``metrics.json``) are skipped and
-interrupted ones resumed, so the command can simply be run again.
+``table1.png`` into ``--results`` (default ``results/<dataset>``). Finished runs (with
+``metrics.json``) are skipped and interrupted ones resumed, so the command can simply be run
+again.
 
 Before any training it checks, and stops with one message, that the GPU, every checkpoint
 and the data are available: nothing fails an hour in.
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="msra", help="msra (the paper's split, default) or msra_sighan")
     p.add_argument("--data-dir", help="directory with the dataset's files, instead of downloading them")
     p.add_argument("--runs", type=Path, default=Path("runs/reproduce"), help="where run directories go")
-    p.add_argument("--results", type=Path, default=Path("results"), help="where the table and chart go")
+    p.add_argument("--results", type=Path, help="where the table and chart go (default results/<dataset>)")
     p.add_argument("--device", choices=["cpu", "gpu"],
                    help="default: the GPU when there is one. The pretrained systems refuse to start without "
                         "one unless --device cpu is given (days of CPU time at full size)")
@@ -224,6 +225,7 @@ def write_results(args) -> dict:
 def main(argv: Optional[List[str]] = None) -> int:
     quiet_imports()
     args = build_parser().parse_args(argv)
+    args.results = args.results or Path("results") / args.dataset
     preflight(args)
     run_all(args)
     table = write_results(args)
