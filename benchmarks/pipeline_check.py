@@ -34,7 +34,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("results/pipeline_check_msra_sighan.json"))
     p.add_argument("--models", nargs="+", default=list(MODELS))
     p.add_argument("--train-samples", type=int, default=3000)
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=600, help="at most this many steps (2 epochs if fewer)")
     args = p.parse_args()
 
     train = read_corpus(Path(args.data_dir) / "train.txt")
@@ -57,6 +57,7 @@ def main() -> None:
         dev = [(h["step"], round(100 * h["dev_f1"], 2)) for h in history if "dev_f1" in h]
         report["models"][key] = {
             "command": " ".join(cmd[1:]),
+            "steps": metrics["steps"], "epochs": metrics["epochs"],
             "loss_first_window": losses[0], "loss_last_window": losses[-1], "loss_fell": losses[-1] < losses[0],
             "dev_f1_by_step": dev, "dev_f1_above_zero": dev[-1][1] > 0,
             "test_f1_micro": round(100 * metrics["test"]["micro"]["f1"], 2),
