@@ -65,7 +65,6 @@ class TrainConfig:
     log_every: int = 20  # steps between progress-bar loss/lr updates (each one syncs the device)
     amp: bool = True  # automatic mixed precision; applies on GPU only
     bucket_pool: int = 50  # batches per shuffled pool that is sorted by length
-    num_workers: int = 0
 
 
 @dataclass
