@@ -56,6 +56,11 @@ class InferenceEngine:
         else:
             config.disable_gpu()
             config.set_cpu_math_library_num_threads(threads or os.cpu_count() or 1)
+            # oneDNN kernels: 71k against 44k characters/s with the plain CPU kernels, shrunk BERT,
+            # 256 SIGHAN test sentences, this 2-core CPU. oneDNN caches a plan per input shape and
+            # batch widths vary, so the cache is bounded.
+            config.enable_mkldnn()
+            config.set_mkldnn_cache_capacity(32)
         config.disable_glog_info()
         config.switch_ir_optim(True)
         self.predictor = pi.create_predictor(config)
