@@ -1,11 +1,12 @@
-"""The two errors a user can cause, and how CLIs report them.
+"""The errors a user can cause or meet, and how CLIs report them.
 
 ``DataError`` is bad input data: it names the file and, where there is one, the 1-based line, so
 the message reads ``PATH:LINE: what is wrong`` like a compiler's. ``UsageError`` is a bad flag,
 a missing run directory or a similar mistake on the command line. CLIs wrap ``main`` in
 ``exit_on_error``: either error prints its message to stderr and exits with status 2 (the
 status argparse uses for bad arguments), with no traceback. Anything else is a bug and keeps
-its traceback.
+its traceback. ``RunError`` is a run that cannot go on (non-finite loss, disk full): its
+message says what happened, what was kept and what to try; CLIs exit with status 3.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import functools
 import sys
 from typing import Callable, Optional, TypeVar
 
-__all__ = ["DataError", "UsageError", "exit_on_error", "EXIT_USAGE"]
+__all__ = ["DataError", "UsageError", "RunError", "exit_on_error", "EXIT_USAGE", "EXIT_RUN"]
 
 EXIT_USAGE = 2
+EXIT_RUN = 3
 
 F = TypeVar("F", bound=Callable)
 
@@ -41,8 +43,14 @@ class UsageError(ValueError):
     """A mistake in how a command was called (bad flag value, missing run directory, ...)."""
 
 
+class RunError(RuntimeError):
+    """A training run that had to stop (loss became NaN/inf, a checkpoint could not be
+    written); the message names the step, what was kept and what to try."""
+
+
 def exit_on_error(fn: F) -> F:
-    """Decorate a CLI ``main``: DataError/UsageError -> message on stderr, ``SystemExit(2)``."""
+    """Decorate a CLI ``main``: DataError/UsageError -> message on stderr, ``SystemExit(2)``;
+    RunError -> message on stderr, ``SystemExit(3)``."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -51,5 +59,8 @@ def exit_on_error(fn: F) -> F:
         except (DataError, UsageError) as err:
             print(str(err), file=sys.stderr)
             raise SystemExit(EXIT_USAGE) from None
+        except RunError as err:
+            print(str(err), file=sys.stderr)
+            raise SystemExit(EXIT_RUN) from None
 
     return wrapper  # type: ignore[return-value]

@@ -40,8 +40,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UsageError(f"{args.run_dir}: not a training run directory (needs run.json and config.yaml)")
     import yaml
 
-    cfg = from_dict(yaml.safe_load(config_yaml.read_text(encoding="utf-8")))
-    corpus = load_split(args, cfg, json.loads(run_json.read_text(encoding="utf-8"))["argv"])
+    from paddle_ner.integrity import read_json
+
+    try:
+        cfg = from_dict(yaml.safe_load(config_yaml.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError) as err:
+        raise UsageError(f"{config_yaml}: corrupt ({type(err).__name__}); it is the run's resolved config, "
+                         f"rewrite it or retrain") from None
+    saved_argv = read_json(run_json).get("argv")
+    if not isinstance(saved_argv, list):
+        raise UsageError(f"{run_json}: corrupt, has no saved command line")
+    corpus = load_split(args, cfg, saved_argv)
 
     from paddle_ner.metrics import format_report
     from paddle_ner.models import load_model

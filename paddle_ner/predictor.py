@@ -12,6 +12,7 @@ constraints, so their tags agree (``tests/test_export.py`` checks it).
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -21,6 +22,8 @@ from paddle_ner.alignment import stitch
 from paddle_ner.batching import bucket_batches, iterate, make_examples
 from paddle_ner.errors import UsageError
 from paddle_ner.tags import spans, to_bio
+
+logger = logging.getLogger(__name__)
 
 
 class DynamicEngine:
@@ -128,8 +131,10 @@ class Predictor:
             tagger, mapper, cfg, labels = load_model(model_dir)
             runner = DynamicEngine(tagger)
         elif engine == "inference":
+            from paddle_ner.integrity import verify
             from paddle_ner.models import load_mapper
 
+            verify(model_dir, "export")
             mapper, cfg, labels = load_mapper(model_dir)
             runner = InferenceEngine(model_dir, device=device)
         else:
@@ -162,6 +167,11 @@ def find_model_dir(path, exported: bool = False) -> Path:
     for candidate in (path, path / "model"):
         if (candidate / "model.json").is_file():
             return candidate
+    if (path / "model.old" / "model.json").is_file():
+        # training was killed while swapping in a new best model; model.old is the previous one
+        logger.warning("%s: no model/, using model.old (the previous best; the run was interrupted while "
+                       "saving a new one; --resume restores it)", path)
+        return path / "model.old"
     raise UsageError(f"{path}: not a run directory or saved model (no model.json in it or in {path / 'model'}); "
                      f"train one with `python -m paddle_ner.train`")
 

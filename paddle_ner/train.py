@@ -26,6 +26,7 @@ from typing import List, Optional
 
 from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import UsageError, exit_on_error
+from paddle_ner.integrity import read_json, recover, write_text
 
 logger = logging.getLogger("paddle_ner")
 
@@ -103,9 +104,12 @@ def resolve_args(argv: Optional[List[str]]) -> argparse.Namespace:
     if args.output is None:
         raise UsageError("--resume needs --output RUN_DIR, the run to continue")
     run_json = args.output / "run.json"
-    if not (args.output / "checkpoint" / "state.json").is_file() or not run_json.is_file():
-        raise UsageError(f"{args.output}: no checkpoint to resume from")
-    saved = parser.parse_args(json.loads(run_json.read_text(encoding="utf-8"))["argv"])
+    if not run_json.is_file():
+        raise UsageError(f"{args.output}: no run to resume (no run.json)")
+    try:
+        saved = parser.parse_args(read_json(run_json)["argv"])
+    except (KeyError, TypeError, SystemExit):
+        raise UsageError(f"{run_json}: corrupt, has no valid saved command line") from None
     defaults = vars(parser.parse_args([]))
     given = [k for k, v in vars(args).items() if v != defaults[k] and k not in ("output", "resume", "device")]
     if given:
@@ -146,7 +150,7 @@ def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info
     from paddle_ner.config import dump
     from paddle_ner.provenance import device_name, git_commit, package_versions
 
-    (run_dir / "config.yaml").write_text(dump(cfg), encoding="utf-8")
+    write_text(run_dir / "config.yaml", dump(cfg))
     labels.save(run_dir / "labels.json")
     run = {
         "argv": argv,
@@ -160,7 +164,32 @@ def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info
         "data": data_info,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    (run_dir / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    write_text(run_dir / "run.json", json.dumps(run, indent=2, ensure_ascii=False, default=str))
+
+
+def check_writable(run_dir: Path) -> None:
+    """Create ``run_dir`` and prove a file can be written there, before any data is read."""
+    probe = run_dir / ".write-test"
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"{run_dir}: cannot write the run directory ({err.strerror or err}); pick another "
+                         f"--output") from None
+
+
+def check_free_space(run_dir: Path, num_params: int) -> None:
+    """Refuse to start when the disk cannot hold what the run will write: at the moment a new
+    checkpoint (weights + two Adam moments) is swapped in, the old one still exists, and the best
+    model sits beside them: about 7 float32 copies of the weights, plus 10 %."""
+    import shutil
+
+    need = int(7 * 4 * num_params * 1.1) + (50 << 20)
+    free = shutil.disk_usage(run_dir).free
+    if free < need:
+        raise UsageError(f"{run_dir}: {free / 2**30:.2f} GiB free, but checkpoints and the best model of this "
+                         f"model need about {need / 2**30:.2f} GiB; free some space or pick another --output")
 
 
 def visualdl_writer(run_dir: Path):
@@ -194,12 +223,19 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     cfg = load_run_config(args)
     run_dir = args.output or Path("runs") / f"{cfg.model.name}-{args.train and 'custom' or cfg.data.dataset}-seed{args.seed}"
-    if not args.resume and (run_dir / "checkpoint").exists():
+    if not args.resume and ((run_dir / "checkpoint").exists() or (run_dir / "checkpoint.old").exists()):
         raise UsageError(f"{run_dir} already holds a run; continue it with --resume --output {run_dir}, "
                          f"or pick another --output")
     if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        check_writable(run_dir)
     setup_logging(run_dir if rank == 0 else None, rank)
+    resume_from = None
+    if args.resume:
+        recover(run_dir / "model")
+        resume_from = recover(run_dir / "checkpoint")
+        if resume_from is None:
+            logger.warning("%s has no complete checkpoint (the run stopped before its first one); starting it "
+                           "again from step 0", run_dir)
 
     splits = load_data(args, cfg)
     train_corpus = splits.train
@@ -208,6 +244,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     labels = LabelVocab.from_corpora(*[c for _, c in splits.corpora()])
     logger.info("data: train %d / dev %d / test %s sentences; labels %s", len(train_corpus), len(splits.dev),
                 len(splits.test) if splits.test is not None else "none", " ".join(labels.labels))
+    if args.resume and (run_dir / "labels.json").is_file():
+        if read_json(run_dir / "labels.json").get("labels") != labels.labels:
+            raise UsageError(f"{run_dir / 'labels.json'}: the run was trained with other labels than its data now "
+                             f"gives ({' '.join(labels.labels)}); the data changed, start a new run")
     if rank == 0 and not args.resume:
         write_run_files(run_dir, args, argv, cfg, labels, splits.info, device, world_size)
 
@@ -220,8 +260,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     writer = visualdl_writer(run_dir) if rank == 0 else None
     trainer = Trainer(tagger, mapper, labels.labels, cfg, run_dir, examples, splits.dev, seed=args.seed,
                       max_steps=args.max_steps, device=device, rank=rank, world_size=world_size, writer=writer)
-    if args.resume:
-        trainer.load_checkpoint(run_dir / "checkpoint")
+    if rank == 0:
+        check_free_space(run_dir, sum(int(p.size) for p in tagger.parameters()))
+    if resume_from is not None:
+        trainer.load_checkpoint(resume_from)
         logger.info("resumed at step %d (epoch %d, batch %d)", trainer.state.global_step, trainer.state.epoch,
                     trainer.state.batch_in_epoch)
     logger.info("model %s (%s parameters), %d training windows, %d steps (%d per epoch), batch padding %.1f%%, "
@@ -251,7 +293,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         logger.info("\n%s (best model, step %d)\n%s", split, state.best_step,
                     format_report(results[split]["micro"], results[split]["batch_averaged"]))
     results["history"] = state.history
-    (run_dir / "metrics.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    write_text(run_dir / "metrics.json", json.dumps(results, indent=2))
     plot_curves(state.history, run_dir / "curves.png")
     logger.info("wrote %s", run_dir)
     return 0

@@ -5,12 +5,19 @@ One step = one length-bucketed batch: forward through ``Tagger.forward(ids, leng
 device only every ``train.log_every`` steps, for the progress bar. Dev is evaluated every
 ``train.eval_every`` steps and at each epoch end; the best model by dev micro F1 is written to
 ``RUN_DIR/model`` and a resumable checkpoint to ``RUN_DIR/checkpoint``, each into a temporary
-directory that then replaces the old one, so a crash never leaves half a model.
+directory that is sealed with a manifest and then replaces the old one (integrity.py), so a
+crash never leaves half a model and a half-written checkpoint is never resumed from.
+
+A loss that turns NaN/inf stops the run (RunError) before anything is evaluated or saved with
+the broken weights, so the last checkpoint and best model stay the last good ones. The check
+costs no extra device sync: the per-step losses of a logging window are summed lazily, and
+the sum is read at each log and before each evaluation.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import signal
 import time
@@ -22,6 +29,8 @@ import paddle
 
 from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard
 from paddle_ner.config import Config
+from paddle_ner.errors import RunError, UsageError
+from paddle_ner.integrity import read_json, recover, replace_dir, verify, write_manifest
 from paddle_ner.metrics import batch_averaged_prf, entity_prf
 from paddle_ner.models import save_model
 from paddle_ner.predictor import DynamicEngine, tag_sentences
@@ -101,16 +110,6 @@ def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg: Config) -> dict
     }
 
 
-def replace_dir(tmp: Path, final: Path) -> None:
-    """Move a fully written ``tmp`` into place as ``final``, never leaving ``final`` half-written."""
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 class Trainer:
     """Trains ``tagger`` on ``train_examples``, selecting on ``dev`` (a Corpus).
 
@@ -162,26 +161,56 @@ class Trainer:
     def save_checkpoint(self) -> None:
         if self.rank != 0:
             return
-        tmp = self.run_dir / "checkpoint.tmp"
+
+        def write(tmp: Path) -> None:
+            paddle.save(self.tagger.state_dict(), str(tmp / "model.pdparams"))
+            paddle.save(self._rename_optimizer_state(self.optimizer.state_dict(), to_structured=True),
+                        str(tmp / "optimizer.pdopt"))
+            if self.scaler is not None:
+                paddle.save(self.scaler.state_dict(), str(tmp / "scaler.pdparams"))
+            (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1), encoding="utf-8")
+            write_manifest(tmp, "checkpoint", model=self.cfg.model.name, labels=self.labels,
+                           step=self.state.global_step)
+
+        self._write_dir("checkpoint", write)
+
+    def _write_dir(self, name: str, write: Callable[[Path], None]) -> None:
+        """Write ``RUN_DIR/name`` via ``RUN_DIR/name.tmp``. A failed write (disk full, I/O error)
+        removes the temporary directory and stops the run; the previous ``name`` is untouched."""
+        tmp, final = self.run_dir / f"{name}.tmp", self.run_dir / name
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        paddle.save(self.tagger.state_dict(), str(tmp / "model.pdparams"))
-        paddle.save(self._rename_optimizer_state(self.optimizer.state_dict(), to_structured=True),
-                    str(tmp / "optimizer.pdopt"))
-        if self.scaler is not None:
-            paddle.save(self.scaler.state_dict(), str(tmp / "scaler.pdparams"))
-        (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1), encoding="utf-8")
-        replace_dir(tmp, self.run_dir / "checkpoint")
+        try:
+            tmp.mkdir(parents=True)
+            write(tmp)
+            replace_dir(tmp, final)
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            kept = f"the previous {final} is intact" if final.exists() else f"there is no earlier {name}"
+            raise RunError(f"step {self.state.global_step}: could not write {final}: "
+                           f"{err.strerror or err}; {kept}. Free space or fix permissions, then continue with "
+                           f"--resume --output {self.run_dir}") from None
 
     def load_checkpoint(self, directory: Path) -> None:
-        from paddle_ner.models import load_state
+        """Restore weights, optimiser moments and loop state from a sealed checkpoint; refuses a
+        missing, incomplete or corrupt one, or one of another model or label set."""
+        from paddle_ner.models import load_file, load_state
 
+        if recover(directory) is None:
+            raise UsageError(f"{directory}: no checkpoint")
+        manifest = verify(directory, "checkpoint")
+        if manifest.get("model") != self.cfg.model.name or manifest.get("labels") != self.labels:
+            raise UsageError(f"{directory}: checkpoint of model {manifest.get('model')} with labels "
+                             f"{manifest.get('labels')}, but this run builds {self.cfg.model.name} with labels "
+                             f"{self.labels}; refusing to resume from it")
         load_state(self.tagger, directory / "model.pdparams")
-        saved = paddle.load(str(directory / "optimizer.pdopt"))
+        saved = load_file(directory / "optimizer.pdopt")
         self.optimizer.set_state_dict(self._rename_optimizer_state(saved, to_structured=False))
         if self.scaler is not None and (directory / "scaler.pdparams").is_file():
-            self.scaler.load_state_dict(paddle.load(str(directory / "scaler.pdparams")))
-        self.state = TrainState(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
+            self.scaler.load_state_dict(load_file(directory / "scaler.pdparams"))
+        try:
+            self.state = TrainState(**read_json(directory / "state.json"))
+        except TypeError as err:
+            raise UsageError(f"{directory / 'state.json'}: not a paddle-ner training state ({err})") from None
 
     def _rename_optimizer_state(self, state: dict, to_structured: bool) -> dict:
         """Optimizer state is keyed by Paddle's internal parameter names (``linear_3.w_0``), which
@@ -202,10 +231,7 @@ class Trainer:
     def _save_best(self) -> None:
         if self.rank != 0:
             return
-        tmp = self.run_dir / "model.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        save_model(tmp, self.tagger, self.mapper, self.cfg.model, self.labels)
-        replace_dir(tmp, self.run_dir / "model")
+        self._write_dir("model", lambda tmp: save_model(tmp, self.tagger, self.mapper, self.cfg.model, self.labels))
 
     # ------------------------------------------------------------------ evaluation
 
@@ -263,6 +289,41 @@ class Trainer:
         self.scheduler.step()
         return loss.detach()
 
+    def _finite_mean(self, losses: List) -> float:
+        """Mean of the window's per-step losses; RunError naming the first step whose loss was
+        NaN or inf. Nothing has been saved from those steps, so the last checkpoint is good."""
+        mean = float(paddle.add_n(losses)) / len(losses) if len(losses) > 1 else float(losses[0])
+        if not math.isfinite(mean):
+            values = [float(v) for v in losses]
+            bad = next(i for i, v in enumerate(values) if not math.isfinite(v))
+            self._diverged(f"step {self.state.global_step - len(losses) + bad + 1}: training loss is {values[bad]}")
+        return mean
+
+    def _check_weights(self) -> None:
+        """RunError if any weight is NaN/inf. A step can overflow the weights while its own loss
+        (computed before the update) was still finite; this catches it before a save."""
+        flags = paddle.stack([paddle.isfinite(p).all() for p in self.tagger.parameters()])
+        if not bool(flags.all()):
+            bad = [n for (n, _), ok in zip(self.tagger.named_parameters(), flags.numpy()) if not ok]
+            self._diverged(f"step {self.state.global_step}: weights {', '.join(bad[:3])} became NaN/inf")
+
+    def _diverged(self, what: str) -> None:
+        kept = self.run_dir / "checkpoint"
+        kept_msg = (f"the last good checkpoint ({kept}, step {self._saved_step()}) is kept"
+                    if kept.exists() else "no checkpoint was written yet")
+        hint = "lower train.lr (now %g)" % self.cfg.train.lr
+        if self.cfg.train.max_grad_norm <= 0:
+            hint += ", clip gradients (--set train.max_grad_norm=1.0)"
+        if self.amp:
+            hint += " or disable mixed precision (--set train.amp=false)"
+        raise RunError(f"{what}; stopped, {kept_msg}. Try {hint}, and train again")
+
+    def _saved_step(self) -> Optional[int]:
+        try:
+            return int(json.loads((self.run_dir / "checkpoint" / "state.json").read_text())["global_step"])
+        except (OSError, ValueError, KeyError):
+            return None
+
     def fit(self) -> TrainState:
         """Train until ``total_steps``; returns the final state (``finished`` False when stopped
         by a signal, after writing a checkpoint to resume from)."""
@@ -279,7 +340,7 @@ class Trainer:
                    dynamic_ncols=True, unit="step", desc="train")
         self.tagger.train()
         started = time.time() - self.state.train_seconds
-        window_loss, window_steps, window_tokens, window_start = None, 0, 0, time.time()
+        window_losses, window_tokens, window_start = [], 0, time.time()
         try:
             while self.state.global_step < self.total_steps and not self._should_stop():
                 batches = self._batches(self.state.epoch)
@@ -288,23 +349,26 @@ class Trainer:
                     loss = self._step(paddle.to_tensor(ids), paddle.to_tensor(lengths), paddle.to_tensor(labels))
                     self.state.global_step += 1
                     self.state.batch_in_epoch = b + 1
-                    window_loss = loss if window_loss is None else window_loss + loss
-                    window_steps += 1
+                    window_losses.append(loss)
                     window_tokens += int(lengths.sum())
                     step = self.state.global_step
                     bar.update(1)
-                    if step % cfg.log_every == 0 or step == self.total_steps:
-                        mean_loss = float(window_loss) / window_steps  # the one device sync per window
+                    end_of_epoch = b + 1 == len(batches)
+                    last = step == self.total_steps
+                    evaluate_now = (cfg.eval_every and step % cfg.eval_every == 0) or end_of_epoch or last
+                    if step % cfg.log_every == 0 or last or evaluate_now:
+                        # the one device sync per window; also the NaN/inf check, before any save
+                        mean_loss = self._finite_mean(window_losses)
+                    if step % cfg.log_every == 0 or last:
                         lr = self.optimizer.get_lr()
                         rate = window_tokens / max(1e-9, time.time() - window_start)
                         bar.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
                         self.state.history.append({"step": step, "loss": mean_loss, "lr": lr, "tokens_per_s": rate})
                         self._scalar("train/loss", mean_loss, step)
                         self._scalar("train/lr", lr, step)
-                        window_loss, window_steps, window_tokens, window_start = None, 0, 0, time.time()
-                    end_of_epoch = b + 1 == len(batches)
-                    last = step == self.total_steps
-                    if (cfg.eval_every and step % cfg.eval_every == 0) or end_of_epoch or last:
+                        window_losses, window_tokens, window_start = [], 0, time.time()
+                    if evaluate_now:
+                        self._check_weights()
                         self.state.train_seconds = time.time() - started
                         self.evaluate_dev()
                         if end_of_epoch:
@@ -319,6 +383,9 @@ class Trainer:
             self.state.train_seconds = time.time() - started
             self.state.finished = self.state.global_step >= self.total_steps
             if not self.state.finished:
+                if window_losses:
+                    self._finite_mean(window_losses)  # never checkpoint weights a NaN step produced
+                self._check_weights()
                 self.save_checkpoint()
                 logger.warning("stopped at step %d of %d; checkpoint saved to %s, continue with --resume",
                                self.state.global_step, self.total_steps, self.run_dir / "checkpoint")

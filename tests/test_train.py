@@ -172,7 +172,7 @@ def test_evaluate_reproduces_metrics_json(sample_run, capsys):
     (["train", "--model", "bigru_crf", "--dataset", "sample", "--set", "train.epochs=two"],
      "config key train.epochs: expected int, got str 'two'"),
     (["train", "--model", "bigru_crf", "--set", "lr"], "expected section.key=value"),
-    (["train", "--resume", "--output", "/no/such/run"], "/no/such/run: no checkpoint to resume from"),
+    (["train", "--resume", "--output", "/no/such/run"], "/no/such/run: no run to resume (no run.json)"),
 ])
 def test_cli_errors_are_one_clear_line(argv, message, capsys, tmp_path):
     module = {"predict": predict_cli, "evaluate": evaluate_cli, "export": export_cli, "train": train_cli}[argv[0]]

@@ -89,9 +89,9 @@ class LabelVocab:
         return {"version": _FORMAT_VERSION, "scheme": "BIO", "types": self.types, "labels": self.labels}
 
     def save(self, path: Union[str, Path]) -> None:
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            json.dump(self.to_dict(), f, ensure_ascii=False, indent=2)
-            f.write("\n")
+        from paddle_ner.integrity import write_text
+
+        write_text(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "LabelVocab":

@@ -6,8 +6,10 @@ A saved model is a directory that prediction needs and nothing else::
     model.pdparams   all weights: encoder, FC and CRF
     encoder/         config.json + tokenizer files (pretrained encoders), or
     char_vocab.json  the character vocabulary (BiGRU baseline)
+    manifest.json    size and SHA-256 of each file above, written last (see integrity.py)
 
-Loading rebuilds the encoder from ``encoder/config.json`` with random weights and then
+Loading verifies the manifest first (a truncated, corrupt or half-written directory is
+refused with one line naming the file), then rebuilds the encoder from ``encoder/config.json`` with random weights and then
 loads ``model.pdparams``, so a saved model never downloads anything.
 """
 from __future__ import annotations
@@ -22,13 +24,14 @@ import paddle
 from paddle_ner.alignment import CharVocab, TokenizerCharMapper
 from paddle_ner.config import ModelConfig
 from paddle_ner.errors import UsageError
+from paddle_ner.integrity import read_json, verify, write_manifest
 from paddle_ner.models.encoders import (BiGRUEncoder, PretrainedEncoder, PretrainedLoadError, load_pretrained_model,
                                         load_tokenizer, model_from_config)
 from paddle_ner.models.registry import BASELINE, MODEL_KEYS, PRETRAINED, check_model_key
 from paddle_ner.models.tagger import Tagger
 
 __all__ = ["BASELINE", "MODEL_KEYS", "PRETRAINED", "PretrainedLoadError", "Tagger", "build_model", "save_model",
-           "load_model", "load_mapper", "load_state", "save_metadata", "save_state", "check_model_key"]
+           "load_model", "load_mapper", "load_file", "load_state", "save_metadata", "save_state", "check_model_key"]
 
 
 def _baseline_encoder(cfg: ModelConfig, vocab: CharVocab) -> BiGRUEncoder:
@@ -74,6 +77,7 @@ def save_model(directory, tagger: Tagger, mapper, cfg: ModelConfig, labels: Sequ
     if cfg.name != BASELINE:
         tagger.encoder.model.config.save_pretrained(str(directory / "encoder"))
     save_state(tagger.state_dict(), directory / "model.pdparams")
+    write_manifest(directory, "model", model=cfg.name, labels=list(labels))
 
 
 def save_metadata(directory, mapper, cfg: ModelConfig, labels: Sequence[str]) -> None:
@@ -101,18 +105,23 @@ def load_mapper(directory) -> Tuple[object, ModelConfig, List[str]]:
     meta_path = directory / "model.json"
     if not meta_path.is_file():
         raise UsageError(f"{directory}: not a saved model (no model.json)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    cfg = ModelConfig(**meta["model"])
+    meta = read_json(meta_path)
+    try:
+        cfg = ModelConfig(**meta["model"])
+        labels = list(meta["labels"])
+    except (KeyError, TypeError) as err:
+        raise UsageError(f"{meta_path}: not a paddle-ner model description ({err})") from None
     if cfg.name == BASELINE:
         mapper = CharVocab.load(directory)
     else:
         mapper = TokenizerCharMapper(load_tokenizer(cfg.name, str(directory / "encoder")))
-    return mapper, cfg, list(meta["labels"])
+    return mapper, cfg, labels
 
 
 def load_model(directory) -> Tuple[Tagger, object, ModelConfig, List[str]]:
     """(tagger in eval mode, mapper, model config, labels) from a :func:`save_model` directory."""
     directory = Path(directory)
+    verify(directory, "model")
     mapper, cfg, labels = load_mapper(directory)
     if cfg.name == BASELINE:
         encoder = _baseline_encoder(cfg, mapper)
@@ -124,11 +133,30 @@ def load_model(directory) -> Tuple[Tagger, object, ModelConfig, List[str]]:
     return tagger, mapper, cfg, labels
 
 
+def load_file(path: Path):
+    """``paddle.load``, with a missing or unreadable file reported in one line naming it."""
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: missing")
+    try:
+        return paddle.load(str(path))
+    except Exception as err:  # noqa: BLE001 - pickle, EOF and Paddle's own errors all mean "corrupt"
+        raise UsageError(f"{path}: corrupt or truncated, cannot be loaded ({type(err).__name__})") from None
+
+
 def load_state(layer, path: Path) -> None:
-    """Load weights, failing loudly on a missing or unexpected key (``set_state_dict`` only warns)."""
-    state = paddle.load(str(path))
-    expected = set(layer.state_dict())
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    """Load weights, failing loudly on a missing or unexpected key or a shape that differs
+    (``set_state_dict`` only warns, and would leave those weights random)."""
+    state = load_file(path)
+    if not isinstance(state, dict):
+        raise UsageError(f"{path}: not a state dict")
+    expected = layer.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
         raise UsageError(f"{path} does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    shapes = [(k, list(state[k].shape), list(v.shape)) for k, v in expected.items()
+              if list(state[k].shape) != list(v.shape)]
+    if shapes:
+        k, got, want = shapes[0]
+        raise UsageError(f"{path} does not fit the model: {k} has shape {got}, the model needs {want} "
+                         f"(another model size or label set)")
     layer.set_state_dict(state)
