@@ -39,7 +39,7 @@ setup(
         "cpu": ["paddlepaddle>=2.6.2"],
         "gpu": ["paddlepaddle-gpu>=2.6.2"],
         "hub": ["paddlehub>=2.4.0"],
-        "dev": ["pytest>=7", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6"],
+        "dev": ["pytest>=7", "hypothesis>=6.100", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6"],
     },
     entry_points={
         "console_scripts": [
