@@ -26,7 +26,7 @@ from typing import List, Optional
 
 from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import UsageError, exit_on_error
-from paddle_ner.integrity import read_json, recover, write_text
+from paddle_ner.integrity import read_json, recover, verify, write_text
 
 logger = logging.getLogger("paddle_ner")
 
@@ -233,7 +233,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.resume:
         recover(run_dir / "model")
         resume_from = recover(run_dir / "checkpoint")
-        if resume_from is None:
+        if resume_from is not None:
+            manifest = verify(resume_from, "checkpoint")  # refuse a damaged one before reading any data
+        else:
             logger.warning("%s has no complete checkpoint (the run stopped before its first one); starting it "
                            "again from step 0", run_dir)
 
@@ -263,7 +265,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if rank == 0:
         check_free_space(run_dir, sum(int(p.size) for p in tagger.parameters()))
     if resume_from is not None:
-        trainer.load_checkpoint(resume_from)
+        trainer.load_checkpoint(resume_from, manifest)
         logger.info("resumed at step %d (epoch %d, batch %d)", trainer.state.global_step, trainer.state.epoch,
                     trainer.state.batch_in_epoch)
     logger.info("model %s (%s parameters), %d training windows, %d steps (%d per epoch), batch padding %.1f%%, "

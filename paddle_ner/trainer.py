@@ -190,14 +190,16 @@ class Trainer:
                            f"{err.strerror or err}; {kept}. Free space or fix permissions, then continue with "
                            f"--resume --output {self.run_dir}") from None
 
-    def load_checkpoint(self, directory: Path) -> None:
+    def load_checkpoint(self, directory: Path, manifest: Optional[dict] = None) -> None:
         """Restore weights, optimiser moments and loop state from a sealed checkpoint; refuses a
-        missing, incomplete or corrupt one, or one of another model or label set."""
+        missing, incomplete or corrupt one, or one of another model or label set. ``manifest``:
+        the result of an earlier ``verify`` of ``directory``, to skip hashing it twice."""
         from paddle_ner.models import load_file, load_state
 
         if recover(directory) is None:
             raise UsageError(f"{directory}: no checkpoint")
-        manifest = verify(directory, "checkpoint")
+        if manifest is None:
+            manifest = verify(directory, "checkpoint")
         if manifest.get("model") != self.cfg.model.name or manifest.get("labels") != self.labels:
             raise UsageError(f"{directory}: checkpoint of model {manifest.get('model')} with labels "
                              f"{manifest.get('labels')}, but this run builds {self.cfg.model.name} with labels "
