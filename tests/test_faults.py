@@ -395,3 +395,19 @@ def test_unwritable_output_fails_before_reading_data(tmp_path, capsys):
     line = one_line_error(capsys, train_cli.main, ["--model", "bigru_crf", "--train", "/nonexistent.txt",
                                                    "--output", str(blocker / "run")])
     assert line.startswith(str(blocker / "run")) and "cannot write" in line, line
+
+
+# ---------------------------------------------------------------- determinism
+
+def test_same_seed_same_metrics_and_weights_on_cpu(eight, reference, tmp_path):
+    """What every resume test above relies on, stated on its own: a second run with the same
+    seed is bit-identical; another seed is not (so the comparison can fail)."""
+    again = tmp_path / "again"
+    assert train_cli.main(run_args(eight) + ["--output", str(again)]) == 0
+    assert_same_run(again, reference)
+    other = tmp_path / "other"
+    args = run_args(eight)
+    args[args.index("7")] = "8"
+    assert train_cli.main(args + ["--output", str(other)]) == 0
+    with pytest.raises(AssertionError):
+        assert_same_run(other, reference)
