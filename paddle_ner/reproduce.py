@@ -98,7 +98,8 @@ def checkpoint_source(args, model: str) -> Optional[str]:
 
 def train_command(args, model: str, seed: int) -> List[str]:
     out = run_dir(args, model, seed)
-    if (out / "checkpoint" / "state.json").is_file():
+    if (out / "run.json").is_file():  # started before; --resume continues it (from step 0 if it never
+        # reached a checkpoint, from checkpoint.old if it was killed while swapping one in)
         return [sys.executable, "-m", "paddle_ner.train", "--output", str(out), "--resume", "--device", args.device]
     cmd = [sys.executable, "-m", "paddle_ner.train", "--model", model, "--dataset", args.dataset, "--seed", str(seed),
            "--output", str(out), "--device", args.device]
