@@ -8,9 +8,10 @@ character, whatever its tokenizer would do with the running text:
   are the tokenizer's, not ours. One resulting token -> its id; several (a character the
   normaliser expands) -> the first, as in first-sub-token labelling; none -> the tokenizer
   dropped the character (whitespace, control, U+FFFD, a lone combining mark), which becomes a
-  placeholder instead of disappearing: whitespace maps to ``[unused1]`` where the vocabulary
-  has it (BERT/RoBERTa; a distinct, learnable "space" slot, the common Chinese-NER practice)
-  and to ``[UNK]`` otherwise; everything else the tokenizer drops maps to ``[UNK]``.
+  placeholder instead of disappearing: whitespace and control characters (which, like spaces,
+  separate rather than carry text) map to ``[unused1]`` where the vocabulary has it
+  (BERT/RoBERTa; a distinct, learnable "space" slot, the common Chinese-NER practice) and to
+  ``[UNK]`` otherwise; everything else the tokenizer drops maps to ``[UNK]``.
   ``ernie-tiny`` is fed this way too (its native tokenizer segments words, FACTS §2), as
   PaddleHub's sequence-labelling demo did.
 * The BiGRU baseline (:class:`CharVocab`): a vocabulary built from the training characters.

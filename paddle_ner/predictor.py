@@ -83,7 +83,9 @@ def tag_sentences(engine, mapper, labels: Sequence[str], sentences: Sequence[Seq
     """BIO tags for each sentence (a sequence of characters), exactly one per character.
 
     Long sentences go through overlapping windows and are stitched; a stitch can put ``I-X``
-    after a different tag, which is repaired to ``B-X`` so the output is always valid BIO.
+    after a different tag, which is repaired to ``B-X``. So the output is valid BIO whenever the
+    decoder's is: always with ``model.constrained_decoding`` (the default); without it, a
+    single window's ``I-X`` after ``O`` is returned as decoded (chunk scorers read it as ``B-X``).
     """
     examples = make_examples(sentences, mapper, max_seq_len, overlap)
     batches = bucket_batches([len(e.ids) for e in examples], batch_size, shuffle=False)
@@ -148,6 +150,9 @@ class Predictor:
     def __call__(self, texts: Sequence[str]) -> List[dict]:
         if isinstance(texts, str):
             raise TypeError("Predictor takes a list of texts; wrap a single text in a list")
+        # Read the texts once: they are iterated twice below (tagging, then zip), and a generator
+        # would be empty the second time, silently returning [] (e.g. predictor(l.strip() for l in f)).
+        texts = list(texts)
         return [{"text": text, "tags": tags, "entities": entities(text, tags)}
                 for text, tags in zip(texts, self.tag(texts))]
 

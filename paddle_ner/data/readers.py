@@ -198,6 +198,11 @@ def detect_format(path: PathLike) -> str:
         raise DataError(path, None, "no such file") from None
     except IsADirectoryError:
         raise DataError(path, None, "is a directory, expected a data file") from None
+    except OSError as err:
+        # Any other unreadable path (no permission, a symlink loop, a name too long) gets the
+        # same one-line DataError as _read_text gives it; it used to escape as a bare OSError
+        # traceback whenever the format was detected rather than forced.
+        raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     return _detect_format_text(head.decode("utf-8", errors="replace"))
 
 
@@ -488,8 +493,12 @@ def write_corpus(sentences: Union[Corpus, Iterable[Sentence]], path: PathLike, f
     """Write BIO-tagged ``sentences`` to ``path`` in ``format``, with tags in ``scheme``.
 
     ``conll`` is written with TABs and a blank line after every sentence. Raises ValueError for
-    data the format cannot hold (an empty sentence or token, a token containing a TAB, newline,
-    CR, or, in the TSV formats, ``\\x02``).
+    data the format cannot hold, so that every file written reads back as the same sentences: an
+    empty sentence or token, a token containing a TAB, newline, CR, or, in the TSV formats,
+    ``\\x02``; in conll, a token with whitespace at one end and not only whitespace (the reader
+    refuses it as a likely typo); a malformed tag (a type with whitespace), or one containing
+    ``\\x02`` in the TSV formats; in msra_tsv, U+FEFF as the first character of the file (it would
+    read as a byte-order mark; conll then starts with a blank line instead).
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
@@ -499,13 +508,37 @@ def write_corpus(sentences: Union[Corpus, Iterable[Sentence]], path: PathLike, f
     out: List[str] = []
     if format == "ernie_tsv":
         out.append(ERNIE_HEADER + "\n")
+    checked_tags = set()
     for n, sentence in enumerate(sentences):
         if not sentence.chars or len(sentence.chars) != len(sentence.tags):
             raise ValueError(f"sentence {n}: {len(sentence.chars)} chars and {len(sentence.tags)} tags; "
                              f"need the same non-zero number")
         for c in sentence.chars:
-            if not c or any(ch in c for ch in forbidden) or (c != c.strip() and c.strip()):
+            # Leading/trailing whitespace is refused in conll only: the conll reader rejects such a
+            # token, while between \x02 and TAB its ends are unambiguous and the TSV readers keep it
+            # (refusing it there made a TSV corpus that read fine impossible to write back).
+            if not c or any(ch in c for ch in forbidden) or (format == "conll" and c != c.strip() and c.strip()):
                 raise ValueError(f"sentence {n}: token {c!r} cannot be written in the {format} format")
+        if not out and sentence.chars[0].startswith("\ufeff"):
+            # U+FEFF as the file's first character would be the bytes EF BB BF, which _read_text
+            # refuses as a byte-order mark. conll puts a blank line first (the reader skips leading
+            # blank lines); msra_tsv allows no blank line, so it cannot hold this corpus.
+            if format != "conll":
+                raise ValueError(f"sentence {n}: token {sentence.chars[0]!r} starts with U+FEFF, which as the "
+                                 f"first character of a {format} file reads as a byte-order mark; write this "
+                                 f"corpus as ernie_tsv or conll, or drop the character")
+            out.append("\n")
+        # Tags are checked too (each distinct tag once): a \x02 inside a TSV tag splits it in two,
+        # and a type with whitespace is refused by every reader, so either used to be written
+        # into a file that read_corpus then rejected.
+        for tag in set(sentence.tags) - checked_tags:
+            try:
+                split_tag(tag)
+            except TagError as err:
+                raise ValueError(f"sentence {n}: {err}") from None
+            if _SEP in tag and format != "conll":
+                raise ValueError(f"sentence {n}: tag {tag!r} cannot be written in the {format} format")
+            checked_tags.add(tag)
         tags = from_bio(sentence.tags, scheme)
         if format == "conll":
             out.extend(f"{c}\t{t}\n" for c, t in zip(sentence.chars, tags))
