@@ -317,6 +317,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddle_ner.provenance import git_commit, machine, package_versions
 
     paddle.set_device("cpu")
+    from paddle_ner.compat import use_cpu_cores
+
+    threads = use_cpu_cores()
     corpus_path, sentences = load_sentences(args)
     predict = sentences[-args.predict_sentences:]
     rows = []
@@ -332,7 +335,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = {
         "command": "python -m paddle_ner.bench " + " ".join(shlex.quote(a) for a in argv),
         "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
-        "corpus": corpus_path, "headline_model": f"{headline['model']} {headline['size']}",
+        "cpu_threads": threads, "corpus": corpus_path, "headline_model": f"{headline['model']} {headline['size']}",
         "train_speedup_vs_pad128": headline["train"]["speedup"],
         "crf_share_of_step": headline["crf_share_of_step"]["share"],
         "inference_speedup": headline["predict"]["speedup"],

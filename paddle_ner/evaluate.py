@@ -56,6 +56,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddle_ner.models import load_model
     from paddle_ner.trainer import evaluate
 
+    from paddle_ner.compat import use_cpu_cores
+
+    use_cpu_cores()  # dygraph on CPU: all cores for the GEMMs (paddle.inference sets its own)
     tagger, mapper, _, labels = load_model(model_dir)
     result = evaluate(tagger, mapper, labels, corpus, cfg)
     if args.json:

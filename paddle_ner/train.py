@@ -220,6 +220,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if world_size > 1:
         dist.init_parallel_env()
     rank = dist.get_rank()
+    if device == "cpu":
+        from paddle_ner.compat import use_cpu_cores
+
+        use_cpu_cores(world_size)
 
     cfg = load_run_config(args)
     run_dir = args.output or Path("runs") / f"{cfg.model.name}-{args.train and 'custom' or cfg.data.dataset}-seed{args.seed}"
