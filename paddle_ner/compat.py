@@ -26,12 +26,13 @@ def use_cpu_cores(processes: int = 1) -> int:
     """Let Paddle's CPU math library use this process's share of the cores; returns the thread
     count. Dygraph on CPU otherwise runs its GEMMs on one thread (a [848, 768] x [768, 3072]
     matmul: 45 GFLOP/s on one thread, 87 on two, on this project's 2-core machine).
-    ``OMP_NUM_THREADS``, when set, decides instead. ``paddle.base.core`` exists in 2.6 and 3.x."""
+    ``PADDLE_NER_THREADS`` decides instead when set (not ``OMP_NUM_THREADS``: ``import paddle``
+    sets that to 1 itself). ``paddle.base.core`` exists in 2.6 and 3.x."""
     import os
 
     from paddle.base import core
 
-    env = os.environ.get("OMP_NUM_THREADS", "")
+    env = os.environ.get("PADDLE_NER_THREADS", "")
     threads = int(env) if env.isdigit() and int(env) > 0 else max(1, (os.cpu_count() or 1) // max(1, processes))
     core.set_num_threads(threads)
     return threads

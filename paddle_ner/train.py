@@ -235,8 +235,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     setup_logging(run_dir if rank == 0 else None, rank)
     resume_from = None
     if args.resume:
-        recover(run_dir / "model")
-        resume_from = recover(run_dir / "checkpoint")
+        if rank == 0:  # finish a swap the kill interrupted; one rank renames, the others wait
+            recover(run_dir / "model")
+            recover(run_dir / "checkpoint")
+        if world_size > 1:
+            dist.barrier()
+        resume_from = run_dir / "checkpoint" if (run_dir / "checkpoint").is_dir() else None
         if resume_from is not None:
             manifest = verify(resume_from, "checkpoint")  # refuse a damaged one before reading any data
         else:
