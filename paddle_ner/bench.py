@@ -183,7 +183,10 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     from paddle_ner.models import save_model
     from paddle_ner.predictor import DynamicEngine, InferenceEngine, tag_sentences
 
+    from paddle_ner.compat import use_cpu_cores
+
     reset_peak_rss()
+    use_cpu_cores()  # again: the previous model's paddle.inference run left this thread at one
     cfg, (tagger, mapper) = build(key, size, workdir, args.seed, sentences)
     special = key != "bigru_crf"
     tagger.train()
@@ -230,6 +233,7 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     row["predict"] = {}
     outputs = {}
     for name, engine in engines.items():
+        use_cpu_cores()
         tag_sentences(engine, mapper, LABELS, predict_sentences[:8], cfg.max_seq_len, cfg.window_overlap, 64)
         start = time.perf_counter()
         outputs[name] = tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len,

@@ -27,7 +27,9 @@ def use_cpu_cores(processes: int = 1) -> int:
     count. Dygraph on CPU otherwise runs its GEMMs on one thread (a [848, 768] x [768, 3072]
     matmul: 45 GFLOP/s on one thread, 87 on two, on this project's 2-core machine).
     ``PADDLE_NER_THREADS`` decides instead when set (not ``OMP_NUM_THREADS``: ``import paddle``
-    sets that to 1 itself). ``paddle.base.core`` exists in 2.6 and 3.x."""
+    sets that to 1 itself). Running a ``paddle.inference`` predictor resets the calling thread
+    to one math thread (measured: 93 -> 46 GFLOP/s), so a process that mixes the two calls this
+    again. ``paddle.base.core`` exists in 2.6 and 3.x."""
     import os
 
     from paddle.base import core
