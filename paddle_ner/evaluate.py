@@ -58,7 +58,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from paddle_ner.compat import use_cpu_cores
 
-    use_cpu_cores()  # dygraph on CPU: all cores for the GEMMs (paddle.inference sets its own)
+    use_cpu_cores(cfg.model.name)
     tagger, mapper, _, labels = load_model(model_dir)
     result = evaluate(tagger, mapper, labels, corpus, cfg)
     if args.json:

@@ -50,9 +50,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from paddle_ner.predictor import Predictor, write_jsonl
 
-    from paddle_ner.compat import use_cpu_cores
-
-    use_cpu_cores()  # dygraph on CPU: all cores for the GEMMs (paddle.inference sets its own)
     texts = [args.text] if args.text is not None else read_lines(args.input)
     predictor = Predictor.from_run(args.run_dir, engine=args.engine, batch_size=args.batch_size)
     write_jsonl(predictor(texts), sys.stdout)

@@ -130,7 +130,11 @@ class Predictor:
         if engine == "dynamic":
             from paddle_ner.models import load_model
 
+            from paddle_ner.compat import use_cpu_cores
+
             tagger, mapper, cfg, labels = load_model(model_dir)
+            if device == "cpu":
+                use_cpu_cores(cfg.name)
             runner = DynamicEngine(tagger)
         elif engine == "inference":
             from paddle_ner.integrity import verify

@@ -220,12 +220,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if world_size > 1:
         dist.init_parallel_env()
     rank = dist.get_rank()
+
+    cfg = load_run_config(args)
     if device == "cpu":
         from paddle_ner.compat import use_cpu_cores
 
-        use_cpu_cores(world_size)
-
-    cfg = load_run_config(args)
+        use_cpu_cores(cfg.model.name, world_size)
     run_dir = args.output or Path("runs") / f"{cfg.model.name}-{args.train and 'custom' or cfg.data.dataset}-seed{args.seed}"
     if not args.resume and ((run_dir / "checkpoint").exists() or (run_dir / "checkpoint.old").exists()):
         raise UsageError(f"{run_dir} already holds a run; continue it with --resume --output {run_dir}, "
