@@ -8,7 +8,6 @@ vocabulary and tokenizer files, so ``DIR`` is all a deployment needs. Predict wi
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 from typing import List, Optional
 
@@ -21,25 +20,24 @@ def export_model(model_dir: Path, out: Path) -> Path:
     import paddle
 
     from paddle_ner.compat import to_static
-    from paddle_ner.integrity import replace_dir, write_manifest
+    from paddle_ner.integrity import write_dir, write_manifest
     from paddle_ner.models import BASELINE, load_model, save_metadata
 
     if out.exists() and any(out.iterdir()) and not (out / "inference").is_dir():
         raise UsageError(f"{out}: exists and is not an export directory; pick a new or empty --out "
                          f"(an export replaces the whole directory)")
     tagger, mapper, cfg, labels = load_model(model_dir)
-    # Written whole under a temporary name, sealed, then swapped in: a half-written export is
-    # never mistaken for a complete one.
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_metadata(tmp, mapper, cfg, labels)
-    if cfg.name != BASELINE:
-        tagger.encoder.model.config.save_pretrained(str(tmp / "encoder"))
     spec = [paddle.static.InputSpec([None, None] + list(mapper.input_shape), "int64", "input_ids"),
             paddle.static.InputSpec([None], "int64", "lengths")]
-    paddle.jit.save(to_static(tagger, spec), str(tmp / "inference" / "model"))
-    write_manifest(tmp, "export", model=cfg.name, labels=list(labels))
-    replace_dir(tmp, out)
+
+    def write(tmp: Path) -> None:  # whole and sealed, or not at all (integrity.write_dir)
+        save_metadata(tmp, mapper, cfg, labels)
+        if cfg.name != BASELINE:
+            tagger.encoder.model.config.save_pretrained(str(tmp / "encoder"))
+        paddle.jit.save(to_static(tagger, spec), str(tmp / "inference" / "model"))
+        write_manifest(tmp, "export", model=cfg.name, labels=list(labels))
+
+    write_dir(out, write)
     return out
 
 

@@ -19,13 +19,14 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from paddle_ner.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MANIFEST", "write_manifest", "verify", "replace_dir", "recover", "read_json", "write_text"]
+__all__ = ["MANIFEST", "write_manifest", "verify", "write_dir", "replace_dir", "recover", "read_json",
+           "write_text"]
 
 MANIFEST = "manifest.json"
 FORMAT = 1  # bump when the layout of saved directories changes incompatibly
@@ -119,6 +120,21 @@ def verify(directory, kind: str, check_hashes: bool = True) -> dict:
     if changed:
         logger.warning("%s was written by %s; loading it anyway, check its results", directory, ", ".join(changed))
     return manifest
+
+
+def write_dir(final: Path, write: Callable[[Path], None]) -> None:
+    """Produce ``final`` whole: ``write(tmp)`` fills ``final.tmp`` (and seals it with
+    :func:`write_manifest`), which then replaces ``final``. If ``write`` fails, the temporary
+    directory is removed and ``final`` is untouched; the error propagates."""
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        write(tmp)
+        replace_dir(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def replace_dir(tmp: Path, final: Path) -> None:

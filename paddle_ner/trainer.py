@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import signal
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,7 +29,7 @@ import paddle
 from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard
 from paddle_ner.config import Config
 from paddle_ner.errors import RunError, UsageError
-from paddle_ner.integrity import read_json, recover, replace_dir, verify, write_manifest
+from paddle_ner.integrity import read_json, recover, verify, write_dir, write_manifest
 from paddle_ner.metrics import batch_averaged_prf, entity_prf
 from paddle_ner.models import save_model
 from paddle_ner.predictor import DynamicEngine, tag_sentences
@@ -177,14 +176,10 @@ class Trainer:
     def _write_dir(self, name: str, write: Callable[[Path], None]) -> None:
         """Write ``RUN_DIR/name`` via ``RUN_DIR/name.tmp``. A failed write (disk full, I/O error)
         removes the temporary directory and stops the run; the previous ``name`` is untouched."""
-        tmp, final = self.run_dir / f"{name}.tmp", self.run_dir / name
-        shutil.rmtree(tmp, ignore_errors=True)
+        final = self.run_dir / name
         try:
-            tmp.mkdir(parents=True)
-            write(tmp)
-            replace_dir(tmp, final)
+            write_dir(final, write)
         except OSError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
             kept = f"the previous {final} is intact" if final.exists() else f"there is no earlier {name}"
             raise RunError(f"step {self.state.global_step}: could not write {final}: "
                            f"{err.strerror or err}; {kept}. Free space or fix permissions, then continue with "

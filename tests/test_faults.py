@@ -90,7 +90,7 @@ elif fault in ("checkpoint-swap", "model-swap"):  # between the two renames of r
             final.rename(final.with_name(final.name + ".old"))
             die()
         return original(tmp, final)
-    trainer.replace_dir = replace_dir
+    integrity.replace_dir = replace_dir
 elif fault != "none":
     raise SystemExit("unknown fault " + fault)
 raise SystemExit(train.main(args))
