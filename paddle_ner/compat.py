@@ -68,7 +68,8 @@ def viterbi_decode(potentials, transitions, lengths):
     - Paddle 3.x (PIR): ``ViterbiDecodeInferMeta`` declares ``scores`` with the dtype of
       ``lengths`` (int64) and never sets ``path`` (left float32, shape [0]), so the next op
       fails at run time with a dtype mismatch. The declared types are restated here.
-    - Paddle 2.6 (legacy static graph): ``path`` has no usable rank; it is reshaped to 2-D.
+    - Paddle 2.6 (legacy static graph): ``scores`` is declared int64 as well, and ``path`` has
+      no usable rank. The declared dtype is restated and ``path`` reshaped to 2-D.
 
     Dynamic mode passes straight through.
 
@@ -85,6 +86,7 @@ def viterbi_decode(potentials, transitions, lengths):
         scores.set_type(pir.create_shaped_type(potentials.type(), [-1]))
         path.set_type(pir.create_shaped_type(lengths.type(), [-1, -1]))
     else:
+        scores.desc.set_dtype(potentials.dtype)
         path = paddle.reshape(path, [paddle.shape(lengths)[0], -1])
     return scores, path
 

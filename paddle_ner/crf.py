@@ -43,6 +43,13 @@ from paddle_ner import compat
 # path for realistic scores (|score| << 1e9); small enough that hundreds of them fit in float32.
 FORBIDDEN_SCORE = -1.0e9
 
+# Largest |score| (emission, start, end or transition) that decode treats as a model's score.
+# Beyond it (or NaN/inf) the model has diverged or is damaged: decode returns a NaN score for
+# the sequence instead of running the Viterbi op on it, which raises IndexError on Paddle 2.6
+# and returns tag -1 on 3.3 for such input. Inputs within it cannot overflow float32 in a
+# path score (about 2 T of them are summed), and FORBIDDEN_SCORE stays decisive far below it.
+SCORE_LIMIT = 1.0e30
+
 
 def bio_constraints(labels: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     """Decode-time masks that make every decoded sequence well-formed BIO.
@@ -222,21 +229,60 @@ class CRF(paddle.nn.Layer):
         Returns:
             ``(scores, paths)``: float [B] score of each best path (its true, unpenalised score
             whenever the constraints allow some path, which :func:`bio_constraints` always does),
-            and int64 [B, T] tag ids, 0 past each length.
+            and int64 [B, T] tag ids, 0 past each length. A sequence with a NaN, inf or
+            beyond-``SCORE_LIMIT`` emission within its length, or every sequence if a CRF
+            parameter is such, gets score NaN and meaningless (but in-range) tags: callers
+            check the scores (one read they make anyway) and refuse those tags.
         """
         emissions, lengths, _ = self._validate(emissions, lengths)
-        dtype = emissions.dtype
         positions, mask = self._positions(emissions, lengths)  # shape: (batch, time) each
+        usable = self._usable(emissions, mask)  # shape: (batch,)
+        potentials, transitions = self._potentials(_within_limit(emissions), positions, lengths)
+        if self.num_tags == 1:
+            scores, paths = self._decode_one_tag(potentials, transitions, lengths)
+        else:
+            scores, paths = self._viterbi(potentials, transitions, positions, mask, lengths)
+        return paddle.where(usable, scores, _nan_like(scores)), paths
+
+    # ------------------------------------------------------------------ internals
+
+    def _usable(self, emissions: paddle.Tensor, mask: paddle.Tensor) -> paddle.Tensor:
+        """bool [B]: every real emission of the sequence and every CRF parameter is a usable
+        score (finite, within SCORE_LIMIT). No device read: decode folds it into its scores."""
+        fine = _is_within_limit(emissions) | ~mask.unsqueeze(2)  # shape: (batch, time, num_tags)
+        params = [paddle.all(_is_within_limit(p)) for p in (self.start, self.end, self.transitions)]
+        return paddle.all(fine, axis=[1, 2]) & params[0] & params[1] & params[2]  # shape: (batch,)
+
+    def _potentials(self, emissions, positions, lengths) -> Tuple[paddle.Tensor, paddle.Tensor]:
+        """Decode-time scores with the constraints applied and every value within SCORE_LIMIT:
+        (potentials [B, T, K] = emissions plus start and end scores, transitions [K, K])."""
+        dtype = emissions.dtype
         first = (positions == 0).astype(dtype).unsqueeze(2)  # shape: (batch, time, 1)
         last = (positions == (lengths - 1).unsqueeze(1)).astype(dtype).unsqueeze(2)  # shape: (batch, time, 1)
-
-        start = paddle.where(self.allowed_start, self.start, paddle.full_like(self.start, FORBIDDEN_SCORE))
-        transitions = paddle.where(
-            self.allowed_transitions, self.transitions, paddle.full_like(self.transitions, FORBIDDEN_SCORE)
-        )  # shape: (from, to)
+        start = _within_limit(self.start)  # shape: (num_tags,)
+        start = paddle.where(self.allowed_start, start, paddle.full_like(start, FORBIDDEN_SCORE))
+        transitions = _within_limit(self.transitions)  # shape: (from, to)
+        transitions = paddle.where(self.allowed_transitions, transitions,
+                                   paddle.full_like(transitions, FORBIDDEN_SCORE))
         # Start and end scores ride on the first and the last real emission of each sequence, so
         # the op needs no BOS/EOS tags (a length-1 sequence gets both on position 0).
-        potentials = emissions + first * start + last * self.end  # shape: (batch, time, num_tags)
+        potentials = emissions + first * start + last * _within_limit(self.end)  # shape: (batch, time, num_tags)
+        return potentials, transitions
+
+    @staticmethod
+    def _decode_one_tag(potentials, transitions, lengths) -> Tuple[paddle.Tensor, paddle.Tensor]:
+        """Viterbi for K = 1 (a label set of only ``O``), which Paddle's op cannot do (it slices
+        out of range): the one path is all zeros, its score the sum of its potentials (zero
+        past each length) plus ``lengths - 1`` self-transitions. Returns float [B], int64 [B, T]."""
+        steps = (lengths - 1).astype(potentials.dtype)  # shape: (batch,)
+        scores = potentials.sum(axis=[1, 2]) + steps * transitions[0, 0]  # shape: (batch,)
+        paths = paddle.zeros_like(potentials[:, :, 0], dtype="int64")  # shape: (batch, time)
+        return scores, paths
+
+    @staticmethod
+    def _viterbi(potentials, transitions, positions, mask, lengths) -> Tuple[paddle.Tensor, paddle.Tensor]:
+        """Paddle's Viterbi op on [B, T, K] potentials and [K, K] transitions; returns float [B]
+        scores and int64 [B, T] paths, 0 past each length."""
         # paddle.text.viterbi_decode is the functional form of paddle.text.ViterbiDecoder
         # (whose forward calls exactly this); it reads transitions as [from, to]. The compat
         # wrapper repairs its static-graph output metadata (wrong on both Paddle 2.6 and 3.x).
@@ -249,8 +295,6 @@ class CRF(paddle.nn.Layer):
         paths = paddle.take_along_axis(paths, index, axis=1)  # shape: (batch, time)
         paths = paddle.where(mask, paths, paddle.zeros_like(paths))  # shape: (batch, time)
         return scores, paths
-
-    # ------------------------------------------------------------------ internals
 
     def _log_partition(self, emissions: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
         # Forward algorithm, vectorised over the batch. alpha[b, j] = log of the summed
@@ -364,6 +408,23 @@ class CRF(paddle.nn.Layer):
             f"tags within each length must be in [0, {self.num_tags}), got {values[:10].tolist()} "
             f"at (batch, time) {list(zip(rows[:10].tolist(), cols[:10].tolist()))}"
         )
+
+
+def _is_within_limit(scores: paddle.Tensor) -> paddle.Tensor:
+    """bool, same shape: finite and within SCORE_LIMIT (False for NaN, whose comparisons fail)."""
+    return paddle.abs(scores) <= SCORE_LIMIT
+
+
+def _within_limit(scores: paddle.Tensor) -> paddle.Tensor:
+    """``scores`` with every NaN, inf or beyond-SCORE_LIMIT value replaced by 0, so the Viterbi
+    op never sees one; decode reports the affected sequences through their NaN score."""
+    return paddle.where(_is_within_limit(scores), scores, paddle.zeros_like(scores))
+
+
+def _nan_like(scores: paddle.Tensor) -> paddle.Tensor:
+    """NaN, same shape and dtype. Made at run time (inf * 0): Paddle 3.3 cannot write a NaN
+    constant into an exported graph (``paddle.jit.save`` fails with "key 'D' not found")."""
+    return paddle.full_like(scores, float("inf")) * 0
 
 
 _FLOAT_DTYPES = (paddle.float16, paddle.bfloat16, paddle.float32, paddle.float64)

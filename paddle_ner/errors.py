@@ -6,7 +6,9 @@ a missing run directory or a similar mistake on the command line. CLIs wrap ``ma
 ``exit_on_error``: either error prints its message to stderr and exits with status 2 (the
 status argparse uses for bad arguments), with no traceback. Anything else is a bug and keeps
 its traceback. ``RunError`` is a run that cannot go on (non-finite loss, disk full): its
-message says what happened, what was kept and what to try; CLIs exit with status 3.
+message says what happened, what was kept and what to try; CLIs exit with status 3. Its
+subclass ``NonFiniteScores`` is a model whose scores came out NaN/inf (diverged weights):
+prediction and evaluation stop with it, and training turns it into a divergence at its step.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import functools
 import sys
 from typing import Callable, Optional, TypeVar
 
-__all__ = ["DataError", "UsageError", "RunError", "exit_on_error", "EXIT_USAGE", "EXIT_RUN"]
+__all__ = ["DataError", "UsageError", "RunError", "NonFiniteScores", "exit_on_error", "EXIT_USAGE", "EXIT_RUN"]
 
 EXIT_USAGE = 2
 EXIT_RUN = 3
@@ -46,6 +48,11 @@ class UsageError(ValueError):
 class RunError(RuntimeError):
     """A training run that had to stop (loss became NaN/inf, a checkpoint could not be
     written); the message names the step, what was kept and what to try."""
+
+
+class NonFiniteScores(RunError):
+    """The model's scores for some inputs were NaN, inf or absurdly large (``crf.SCORE_LIMIT``):
+    its weights diverged or are damaged, and tags decoded from those scores would be noise."""
 
 
 def exit_on_error(fn: F) -> F:

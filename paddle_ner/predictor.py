@@ -7,7 +7,8 @@ Two engines run the same model:
   ``paddle.inference`` (faster on CPU; what a service would deploy).
 
 Both see the same length-sorted batches of windows, and both decode with the model's CRF
-constraints, so their tags agree (``tests/test_export.py`` checks it).
+constraints, so their tags agree (``tests/test_export.py`` checks it). Both refuse to return
+tags decoded from NaN/inf scores (``NonFiniteScores``), which the CRF marks with a NaN score.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from paddle_ner.alignment import stitch
 from paddle_ner.batching import bucket_batches, iterate, make_examples
-from paddle_ner.errors import UsageError
+from paddle_ner.errors import NonFiniteScores, UsageError
 from paddle_ner.tags import spans, to_bio
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ class DynamicEngine:
 
         self.tagger.eval()
         with paddle.no_grad():
-            _, paths = self.tagger(paddle.to_tensor(ids), paddle.to_tensor(lengths))
+            scores, paths = self.tagger(paddle.to_tensor(ids), paddle.to_tensor(lengths))
+        check_scores(scores.numpy())
         return paths.numpy()
 
 
@@ -68,14 +70,29 @@ class InferenceEngine:
         config.switch_ir_optim(True)
         self.predictor = pi.create_predictor(config)
         self.inputs = [self.predictor.get_input_handle(n) for n in self.predictor.get_input_names()]
-        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[1])
+        self.scores, self.paths = (self.predictor.get_output_handle(n) for n in self.predictor.get_output_names())
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """ids [B, L] int64, lengths [B] int64 -> paths [B, T] int64."""
         for handle, array in zip(self.inputs, (ids, lengths)):
             handle.reshape(list(array.shape))
             handle.copy_from_cpu(np.ascontiguousarray(array))
         self.predictor.run()
-        return self.output.copy_to_cpu()
+        check_scores(self.scores.copy_to_cpu())
+        return self.paths.copy_to_cpu()
+
+
+def check_scores(scores: np.ndarray) -> None:
+    """NonFiniteScores unless every best-path score (float [B]) is finite. ``CRF.decode`` gives
+    NaN where the emissions were NaN, inf or beyond ``SCORE_LIMIT``: the tags decoded there
+    are noise, and returning them would hide a broken model behind plausible output."""
+    bad = int(np.count_nonzero(~np.isfinite(scores)))
+    if bad:
+        from paddle_ner.crf import SCORE_LIMIT
+
+        raise NonFiniteScores(f"the model's scores are NaN, inf or beyond {SCORE_LIMIT:g} for {bad} of {len(scores)} "
+                              f"windows of a batch: its weights diverged or are damaged, so its tags would be "
+                              f"meaningless; retrain it (e.g. with a lower train.lr)")
 
 
 def tag_sentences(engine, mapper, labels: Sequence[str], sentences: Sequence[Sequence[str]], max_seq_len: int,

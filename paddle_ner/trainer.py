@@ -11,7 +11,10 @@ crash never leaves half a model and a half-written checkpoint is never resumed f
 A loss that turns NaN/inf stops the run (RunError) before anything is evaluated or saved with
 the broken weights, so the last checkpoint and best model stay the last good ones. The check
 costs no extra device sync: the per-step losses of a logging window are summed lazily, and
-the sum is read at each log and before each evaluation.
+the sum is read at each log and before each evaluation. Weights can also diverge to huge but
+finite values while the loss (computed before the update) is still finite; their NaN/inf
+emissions are caught by the dev evaluation, which reads the decoder's scores anyway
+(``NonFiniteScores``), and stop the run the same way before anything is saved.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ import paddle
 
 from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard
 from paddle_ner.config import Config
-from paddle_ner.errors import RunError, UsageError
+from paddle_ner.crf import SCORE_LIMIT
+from paddle_ner.errors import NonFiniteScores, RunError, UsageError
 from paddle_ner.integrity import read_json, recover, verify, write_dir, write_manifest
 from paddle_ner.metrics import batch_averaged_prf, entity_prf
 from paddle_ner.models import save_model
@@ -144,6 +148,11 @@ class Trainer:
         self.scaler = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15) if self.amp else None
         self.state = TrainState()
         self._stop_signal: Optional[int] = None
+        if self.labels == ["O"]:
+            # Trains and predicts fine (a one-tag CRF), but usually means misread data.
+            logger.warning("the data has no entities (labels: O only): the model will tag every character O and "
+                           "entity P/R/F1 will be 0; if the files do have entities, check --format and "
+                           "--set data.scheme=...")
 
     # ------------------------------------------------------------------ batches
 
@@ -233,11 +242,15 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
 
     def evaluate_dev(self) -> float:
+        step = self.state.global_step
         self.tagger.eval()
-        result = evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg)
+        try:
+            result = evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg)
+        except NonFiniteScores:
+            self._diverged(f"step {step}: the model's scores on dev are NaN, inf or beyond {SCORE_LIMIT:g} "
+                           f"(largest |weight| {self._largest_weight():.3g}): training diverged")
         self.tagger.train()
         f1 = result["micro"]["f1"]
-        step = self.state.global_step
         self.state.history.append({"step": step, "dev_f1": f1, "dev_precision": result["micro"]["precision"],
                                    "dev_recall": result["micro"]["recall"],
                                    "dev_f1_batch_averaged": result["batch_averaged"]["f1"]})
@@ -303,6 +316,10 @@ class Trainer:
         if not bool(flags.all()):
             bad = [n for (n, _), ok in zip(self.tagger.named_parameters(), flags.numpy()) if not ok]
             self._diverged(f"step {self.state.global_step}: weights {', '.join(bad[:3])} became NaN/inf")
+
+    def _largest_weight(self) -> float:
+        """max |w| over all weights (NaN if one is NaN); read only when reporting a divergence."""
+        return float(paddle.stack([paddle.abs(p).max().astype("float32") for p in self.tagger.parameters()]).max())
 
     def _diverged(self, what: str) -> None:
         kept = self.run_dir / "checkpoint"

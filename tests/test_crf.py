@@ -13,6 +13,7 @@ paddle = pytest.importorskip("paddle")
 from paddle_ner.crf import CRF, bio_constraints  # noqa: E402
 
 LABELS = {
+    1: ["O"],  # a corpus without entities
     3: ["O", "B-X", "I-X"],
     5: ["O", "B-A", "I-A", "B-B", "I-B"],
 }
@@ -219,6 +220,71 @@ def test_bio_constraints_rejects_bad_labels(labels, message):
     with pytest.raises(ValueError) as info:
         bio_constraints(labels)
     assert message in str(info.value)
+
+
+# --------------------------------------------------------------------------- one tag
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+@pytest.mark.parametrize("time,lengths", LENGTH_CASES)
+def test_one_tag_crf_equals_brute_force(constrained, time, lengths):
+    """K = 1 (labels ``["O"]``, a corpus without entities): one path per length, so log Z is its
+    score, the NLL is 0 and decoding gives all zeros. Paddle's Viterbi op cannot run with one
+    tag (it slices out of range), so decode must not depend on it here."""
+    masks = bio_constraints(LABELS[1]) if constrained else (None, None)
+    crf, p = random_crf(1, seed=time, allowed_transitions=masks[0], allowed_start=masks[1])
+    emissions, tags, lens = random_batch(1, time, lengths, seed=time)
+    em, tg, ln = tensors(emissions, tags, lens)
+
+    log_z, score, nll = (x.numpy() for x in (crf.log_partition(em, ln), crf.score(em, tg, ln), crf.nll(em, tg, ln)))
+    scores, paths = (x.numpy() for x in crf.decode(em, ln))
+    assert scores.shape == (len(lengths),) and paths.shape == (len(lengths), time) and paths.dtype == np.int64
+    for b, n in enumerate(lengths):
+        ref = brute_force(emissions[b], n, p["start"], p["end"], p["transitions"])
+        np.testing.assert_allclose(log_z[b], ref["log_z"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(score[b], ref["best_score"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(nll[b], 0.0, rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(paths[b, :n], ref["best_path"])
+        np.testing.assert_allclose(scores[b], ref["best_score"], rtol=0, atol=1e-10)
+    assert (paths == 0).all()
+
+
+# --------------------------------------------------------------------------- non-finite scores
+
+
+def _poison(what, value, crf, emissions):
+    """Put ``value`` into one emission of sequence 1 or into a CRF parameter."""
+    if what == "emission":
+        emissions[1, 1, 2] = value
+    else:
+        param = getattr(crf, what)
+        array = param.numpy().copy()
+        array.flat[1] = value
+        param.set_value(array)
+    return emissions
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e35, -1e35])
+@pytest.mark.parametrize("what", ["emission", "start", "end", "transitions"])
+def test_decode_flags_non_finite_scores_with_nan_and_valid_paths(what, value):
+    """A diverged model's scores (NaN, inf, or finite but far beyond any trained model's) make
+    Paddle's Viterbi op raise IndexError (Paddle 2.6) or return tag -1 (3.3). decode instead
+    returns a NaN score for each affected sequence, in-range tags, and leaves the other
+    sequences exactly as they were, so callers can refuse those tags with a clear error."""
+    allowed, allowed_start = bio_constraints(LABELS[3])
+    crf, _ = random_crf(3, seed=6, dtype="float32", allowed_transitions=allowed, allowed_start=allowed_start)
+    lengths = [4, 3, 4]
+    clean, _, lens = random_batch(3, 4, lengths, seed=6, dtype="float32", pad=0.0)
+    want_scores, want_paths = (x.numpy() for x in crf.decode(*tensors(clean, lens)))
+    emissions = _poison(what, value, crf, clean.copy())
+    scores, paths = (x.numpy() for x in crf.decode(*tensors(emissions, lens)))
+
+    bad = [1] if what == "emission" else [0, 1, 2]  # a broken CRF parameter breaks every sequence
+    assert np.isnan(scores[bad]).all(), scores
+    good = [b for b in range(3) if b not in bad]
+    np.testing.assert_array_equal(scores[good], want_scores[good])
+    np.testing.assert_array_equal(paths[good], want_paths[good])
+    assert ((paths >= 0) & (paths < 3)).all(), paths
 
 
 # --------------------------------------------------------------------------- batching, dtypes
@@ -431,13 +497,14 @@ class _Decoder(paddle.nn.Layer):
         return self.crf.decode(emissions, lengths)
 
 
-def test_decode_exports_with_to_static_and_jit_save(tmp_path):
-    allowed, allowed_start = bio_constraints(LABELS[5])
-    crf, _ = random_crf(5, seed=21, dtype="float32", allowed_transitions=allowed, allowed_start=allowed_start)
+@pytest.mark.parametrize("num_tags", [5, 1])
+def test_decode_exports_with_to_static_and_jit_save(num_tags, tmp_path):
+    allowed, allowed_start = bio_constraints(LABELS[num_tags])
+    crf, _ = random_crf(num_tags, seed=21, dtype="float32", allowed_transitions=allowed, allowed_start=allowed_start)
     model = _Decoder(crf)
     model.eval()
     spec = [
-        paddle.static.InputSpec([None, None, 5], "float32", name="emissions"),
+        paddle.static.InputSpec([None, None, num_tags], "float32", name="emissions"),
         paddle.static.InputSpec([None], "int64", name="lengths"),
     ]
     static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
@@ -447,14 +514,17 @@ def test_decode_exports_with_to_static_and_jit_save(tmp_path):
     loaded.eval()
 
     # Two batches with different batch and time sizes, both with max(lengths) < T.
-    for time, lengths in [(6, [5, 1, 3]), (9, [2, 8, 4, 1, 7])]:
-        emissions, _, lens = random_batch(5, time, lengths, seed=time, dtype="float32", pad=0.0)
+    # The last batch has a NaN emission in sequence 1: the graph flags it, as decode does.
+    for time, lengths, poison in [(6, [5, 1, 3], False), (9, [2, 8, 4, 1, 7], False), (4, [4, 3], True)]:
+        emissions, _, lens = random_batch(num_tags, time, lengths, seed=time, dtype="float32", pad=0.0)
+        emissions[1, 2, 0] = np.nan if poison else emissions[1, 2, 0]
         args = tensors(emissions, lens)
         want_scores, want_paths = crf.decode(*args)
         got_scores, got_paths = loaded(*args)
         assert list(got_paths.shape) == [len(lengths), time]
         np.testing.assert_array_equal(got_paths.numpy(), want_paths.numpy())
         np.testing.assert_allclose(got_scores.numpy(), want_scores.numpy(), rtol=1e-6, atol=1e-6)
+        assert np.isnan(got_scores.numpy()).tolist() == [False, poison] + [False] * (len(lengths) - 2)
 
 
 def test_state_dict_round_trip_keeps_the_constraints():

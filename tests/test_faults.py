@@ -317,15 +317,23 @@ def test_a_model_from_a_newer_layout_is_refused(run_copy, capsys):
 # ---------------------------------------------------------------- NaN / inf
 
 def test_a_real_divergence_stops_with_the_step_and_a_hint(eight, tmp_path, capsys):
-    line = one_line_error(capsys, train_cli.main, run_args(eight) + ["--output", str(tmp_path / "run"),
-                                                                   "--set", "train.lr=1e38"], code=3,
-                          after_progress=True)
-    assert line.startswith("step ") and "training loss is nan" in line and "lower train.lr" in line, line
+    """At lr 1e38 step 2's update leaves weights near 4e37: finite, and step 2's loss (computed
+    before the update) was finite too, but the emissions are NaN. The dev evaluation at step 2
+    meets them first, and stops the run before the broken model is saved. (Paddle 2.6's Viterbi
+    op raised IndexError on them; 3.3's returned tag -1 and the run saved them as its best model.)"""
+    out = tmp_path / "run"
+    line = one_line_error(capsys, train_cli.main, run_args(eight) + ["--output", str(out), "--set", "train.lr=1e38"],
+                          code=3, after_progress=True)
+    assert line.startswith("step 2: the model's scores on dev are NaN") and "training diverged" in line, line
+    assert "no checkpoint was written yet" in line and "lower train.lr" in line, line
+    assert not (out / "model").exists() and not (out / "checkpoint").exists()
 
 
 @pytest.mark.parametrize("poison, at, detected", [
     ("loss", 7, "step 7: training loss is nan"),  # the loss itself: found at the next check (step 8)
     ("weights", 8, "step 8: weights"),            # finite loss, overflowed weights: found before the save
+    # finite loss and weights, but emissions far beyond any trained model's: found by dev evaluation
+    ("scores", 8, "step 8: the model's scores on dev are NaN, inf or beyond 1e+30"),
 ])
 def test_nan_keeps_the_last_good_checkpoint(poison, at, detected, eight, tmp_path, monkeypatch, capsys):
     original = Trainer._step
@@ -335,8 +343,9 @@ def test_nan_keeps_the_last_good_checkpoint(poison, at, detected, eight, tmp_pat
         if self.state.global_step + 1 == at:
             if poison == "loss":
                 return loss * float("nan")
-            next(iter(self.tagger.parameters())).set_value(
-                paddle.full_like(next(iter(self.tagger.parameters())), float("inf")))
+            weight, value = ((self.tagger.fc.weight, 1e37) if poison == "scores"
+                             else (next(iter(self.tagger.parameters())), float("inf")))
+            weight.set_value(paddle.full_like(weight, value))
         return loss
 
     monkeypatch.setattr(Trainer, "_step", step)
@@ -350,6 +359,27 @@ def test_nan_keeps_the_last_good_checkpoint(poison, at, detected, eight, tmp_pat
     assert checkpoint_step(out) == 6
     weights = paddle.load(str(out / "checkpoint" / "model.pdparams"))
     assert all(np.isfinite(v.numpy()).all() for v in weights.values())
+
+
+@pytest.mark.parametrize("value", [float("nan"), 1e37])
+def test_a_model_with_nan_scores_is_refused_by_evaluate_and_predict(value, run_copy, capsys):
+    """A saved model whose weights diverged (NaN, or finite but huge): evaluate and predict, with
+    either engine, stop with one line (exit 3) instead of Paddle's IndexError (2.6) or, silently,
+    tags decoded from noise (3.3)."""
+    from paddle_ner import export as export_cli
+    from paddle_ner.models import load_model, save_model
+
+    tagger, mapper, cfg, labels = load_model(run_copy / "model")
+    tagger.fc.weight.set_value(paddle.full_like(tagger.fc.weight, value))
+    shutil.rmtree(run_copy / "model")
+    save_model(run_copy / "model", tagger, mapper, cfg, labels)
+    assert export_cli.main([str(run_copy)]) == 0
+    capsys.readouterr()
+    text = ["--text", "张三在北京"]
+    for cli, argv in ((evaluate_cli.main, [str(run_copy)]), (predict_cli.main, [str(run_copy), *text]),
+                      (predict_cli.main, [str(run_copy), "--engine", "inference", *text])):
+        line = one_line_error(capsys, cli, argv, code=3)
+        assert line.startswith("the model's scores are NaN, inf or beyond 1e+30") and "retrain" in line, line
 
 
 # ---------------------------------------------------------------- disk full, unwritable output

@@ -46,7 +46,24 @@ def test_bigru_overfits_eight_sentences(eight, tmp_path):
                  "model/model.pdparams", "model/char_vocab.json"):
         assert (out / name).is_file(), name
     run = json.loads((out / "run.json").read_text())
-    assert run["argv"][:2] == ["--model", "bigru_crf"] and "paddlepaddle" in run["versions"]
+    assert run["argv"][:2] == ["--model", "bigru_crf"]
+    installed = installed_paddle()
+    assert installed, "no Paddle distribution found by importlib.metadata"
+    assert {dist: run["versions"].get(dist) for dist in installed} == installed, run["versions"]
+
+
+def installed_paddle():
+    """{distribution: version} of the Paddle distributions installed here: ``paddlepaddle`` on
+    the cpu profile, ``paddlepaddle-gpu`` on the gpu profile and AI Studio."""
+    from importlib import metadata
+
+    found = {}
+    for dist in ("paddlepaddle", "paddlepaddle-gpu"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def test_transformer_overfits_eight_sentences(eight, tmp_path, standin):
@@ -84,6 +101,44 @@ def test_resume_continues_exactly_where_it_stopped(eight, tmp_path, monkeypatch)
     a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     b = json.loads((tmp_path / "cut" / "metrics.json").read_text())
     assert a["test"]["micro"] == b["test"]["micro"] and a["best_step"] == b["best_step"]
+
+
+def test_a_corpus_without_entities_trains_evaluates_and_predicts(eight, tmp_path, capsys):
+    """Labels ``["O"]`` only: a one-tag CRF, which Paddle's Viterbi op cannot decode. Training,
+    dev selection, metrics, evaluate, predict and the exported graph all work, and report zero
+    entities as zeros, with no division-by-zero warning."""
+    import warnings
+
+    from paddle_ner.data import Sentence
+
+    path = tmp_path / "plain.txt"
+    write_corpus([Sentence(s.chars, ["O"] * len(s.chars)) for s in read_corpus(eight).sentences], path)
+    out = tmp_path / "run"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert train_cli.main(["--model", "bigru_crf", *on_files(path), "--output", str(out), "--set",
+                               "model.emb_dim=16", "--set", "model.hidden_size=16", "--max-steps", "4",
+                               "--set", "train.batch_size=4", "--set", "train.eval_every=2"]) == 0
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    assert "the data has no entities (labels: O only)" in (out / "train.log").read_text()
+    assert json.loads((out / "labels.json").read_text())["labels"] == ["O"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    zero = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "n_pred": 0, "n_gold": 0, "per_type": {}}
+    for split in ("dev", "test"):
+        assert metrics[split]["micro"] == zero
+        assert metrics[split]["batch_averaged"]["f1"] == 0.0
+    assert metrics["steps"] == 4
+
+    capsys.readouterr()
+    assert evaluate_cli.main([str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["micro"] == zero
+    records = Predictor.from_run(out)(TEXTS)
+    assert_valid_output(records)
+    assert all(set(r["tags"]) <= {"O"} and r["entities"] == [] for r in records)
+    assert predict_cli.main([str(out), "--text", TEXTS[0]]) == 0
+    assert json.loads(capsys.readouterr().out) == records[0]
+    assert export_cli.main([str(out)]) == 0
+    assert Predictor.from_run(out, engine="inference")(TEXTS) == records
 
 
 @pytest.fixture(scope="module")
