@@ -2,6 +2,7 @@
 the project's machines, or wherever PADDLE_NER_SHARED_DATA points); tests that need them skip
 cleanly where they are absent, as on a user's clone."""
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,39 @@ def standin(tmp_path_factory):
         return made[key]
 
     return get
+
+
+# --- offline guard and local HTTP ----------------------------------------------------------------
+
+def pytest_configure(config):
+    # The offline guard (tests/offline_plugin.py): no test, nor any Python process a test starts,
+    # reaches anything but loopback; a test that tries fails unless it requests `network_blocked`.
+    config.pluginmanager.import_plugin("offline_plugin")
+    # PaddleNLP's download cache (~/.paddlenlp) is read once, when paddlenlp is imported: point it
+    # at a private directory before any test imports it, so that tests never read a user's cached
+    # checkpoints nor leave files there (children inherit it).
+    _SESSION_ENV["PPNLP_HOME"] = os.environ.get("PPNLP_HOME")
+    os.environ["PPNLP_HOME"] = tempfile.mkdtemp(prefix="paddle-ner-ppnlp-")
+
+
+def pytest_unconfigure(config):
+    for name, value in _SESSION_ENV.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+_SESSION_ENV = {}
+
+
+@pytest.fixture
+def http_stub():
+    """A ``stubs.StubServer`` on 127.0.0.1 (ephemeral port), running for the test: set
+    ``http_stub.routes[path] = (status, body)`` and point downloads at ``http_stub.url``;
+    ``http_stub.requests`` records what was asked. Unknown paths are 404s."""
+    from stubs import StubServer
+
+    server = StubServer().start()
+    yield server
+    server.stop()
