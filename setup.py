@@ -38,7 +38,6 @@ setup(
     extras_require={
         "cpu": ["paddlepaddle>=2.6.2"],
         "gpu": ["paddlepaddle-gpu>=2.6.2"],
-        "hub": ["paddlehub>=2.4.0"],
         "dev": ["pytest>=7", "hypothesis>=6.100", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6"],
     },
     entry_points={

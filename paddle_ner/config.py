@@ -26,6 +26,9 @@ class ModelConfig:
     # PaddleNLP id or local directory of the encoder; empty = the paper's checkpoint
     # (see paddle_ner.models.registry).
     pretrained: Optional[str] = None
+    # Accept a checkpoint whose encoder weights do not all match the model's (missing or
+    # unexpected keys); those weights then stay random. Off: such a checkpoint is refused.
+    allow_partial_load: bool = False
     dropout: float = 0.1
     # Learning-rate multiplier of the CRF's start/end/transition scores.
     crf_lr: float = 100.0

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from paddle_ner.compat import quiet_imports
-from paddle_ner.errors import UsageError, exit_on_error
+from paddle_ner.errors import EXIT_USAGE, RunError, UsageError, exit_on_error
 from paddle_ner.models.registry import BASELINE, MODEL_KEYS
 
 # Table I of the paper: precision, recall, F1 in %, computed PaddleHub 1.x's way.
@@ -78,13 +78,17 @@ def preflight(args) -> None:
     elif args.device == "gpu" and not has_gpu:
         raise UsageError("--device gpu: this Paddle has no CUDA or sees no device (make install PROFILE=gpu)")
     from paddle_ner.data import load_splits
-    from paddle_ner.models.encoders import load_pretrained_model, load_tokenizer
+    from paddle_ner.models.checkpoints import PretrainedLoadError, load_pretrained_model, load_tokenizer
 
     load_splits(args.dataset, data_dir=args.data_dir)  # downloads, verifies; raises DataError
     for model in pretrained:
         source = checkpoint_source(args, model)
-        load_tokenizer(model, source)
-        load_pretrained_model(model, source)  # raises PretrainedLoadError naming the id
+        try:
+            load_tokenizer(model, source)
+            load_pretrained_model(model, source)
+        except PretrainedLoadError as err:  # the advice of this command, not train's --set
+            raise err.advise("download the checkpoints on a machine that can (python -m paddle_ner.models.download "
+                             "DIR), copy DIR here and run make reproduce PRETRAINED_DIR=DIR (--pretrained-dir DIR)")
 
 
 def checkpoint_source(args, model: str) -> Optional[str]:
@@ -127,9 +131,12 @@ def run_all(args) -> None:
             cmd = train_command(args, model, seed)
             print(f"reproduce: {' '.join(cmd[1:])}", flush=True)
             started = time.time()
-            if subprocess.run(cmd).returncode != 0:
-                raise SystemExit(f"reproduce: {model} seed {seed} failed; see {out / 'train.log'}. "
-                                 f"Run the same command again to resume.")
+            code = subprocess.run(cmd).returncode
+            if code != 0:  # the run printed its own one-line error; keep the contract's exit status
+                failed = f"{model} seed {seed} stopped (exit {code}); see above and {out / 'train.log'}"
+                if code == EXIT_USAGE:
+                    raise UsageError(failed)
+                raise RunError(f"{failed}. Run the same command again to resume.")
             print(f"reproduce: {model} seed {seed} done in {time.time() - started:.0f} s", flush=True)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from paddle_ner.alignment import CharVocab, TokenizerCharMapper, plan_windows, stitch, window_tags
 from paddle_ner.models import PRETRAINED
-from paddle_ner.models.encoders import load_tokenizer
+from paddle_ner.models.checkpoints import load_tokenizer
 
 MIXED = [
     "张三在北京大学读书。",

@@ -6,8 +6,8 @@ import pytest
 from paddle_ner.alignment import CharVocab
 from paddle_ner.batching import collate, make_examples
 from paddle_ner.config import ModelConfig
-from paddle_ner.models import MODEL_KEYS, PRETRAINED, PretrainedLoadError, build_model, load_model, save_model
-from paddle_ner.models.encoders import load_pretrained_model, load_tokenizer
+from paddle_ner.models import MODEL_KEYS, PRETRAINED, build_model, load_model, save_model
+from paddle_ner.models.checkpoints import load_pretrained_model
 from paddle_ner.models.standin import standin_config
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
@@ -133,17 +133,6 @@ def test_save_pretrained_round_trip_of_the_encoder(key, standin, tmp_path):
     again = load_pretrained_model(key, str(tmp_path))
     again.eval()
     np.testing.assert_array_equal(model(ids)[0].numpy(), again(ids)[0].numpy())
-
-
-def test_failed_download_names_the_checkpoint_and_the_offline_route(tmp_path):
-    with pytest.raises(PretrainedLoadError) as err:
-        load_tokenizer("ernie", "no-such-checkpoint-id")
-    assert "'no-such-checkpoint-id'" in str(err.value)
-    assert "--set model.pretrained=DIR" in str(err.value)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(PretrainedLoadError, match="from directory"):
-        load_pretrained_model("bert", str(empty))
 
 
 def test_head_sees_only_real_characters(standin):

@@ -429,7 +429,7 @@ PRETRAINED_KEYS = ["bert", "ernie", "ernie_tiny", "roberta"]
 @pytest.fixture(scope="module", params=PRETRAINED_KEYS)
 def char_mapper(request, standin):
     from paddle_ner.models import PRETRAINED
-    from paddle_ner.models.encoders import load_tokenizer
+    from paddle_ner.models.checkpoints import load_tokenizer
 
     assert sorted(PRETRAINED) == PRETRAINED_KEYS
     return TokenizerCharMapper(load_tokenizer(request.param, str(standin(request.param))))

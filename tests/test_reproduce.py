@@ -48,3 +48,12 @@ def test_runs_skips_finished_and_aggregates_seeds(tmp_path, capsys):
     md = (tmp_path / "results" / "table1.md").read_text()
     assert "| Baseline | 92.54 / 88.20 / 90.32 |" in md
     assert (tmp_path / "results" / "table1.png").stat().st_size > 0
+
+
+def test_a_run_that_fails_on_a_users_error_exits_2_with_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        reproduce.main(["--models", "bigru_crf", "--dataset", "sample", "--device", "cpu", "--runs", str(tmp_path),
+                        "--set", "model.no_such_key=1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("bigru_crf seed 1 stopped (exit 2)")

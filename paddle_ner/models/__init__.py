@@ -25,8 +25,8 @@ from paddle_ner.alignment import CharVocab, TokenizerCharMapper
 from paddle_ner.config import ModelConfig
 from paddle_ner.errors import UsageError
 from paddle_ner.integrity import read_json, verify, write_manifest
-from paddle_ner.models.encoders import (BiGRUEncoder, PretrainedEncoder, PretrainedLoadError, load_pretrained_model,
-                                        load_tokenizer, model_from_config)
+from paddle_ner.models.checkpoints import PretrainedLoadError, load_pretrained_model, load_tokenizer, model_from_config
+from paddle_ner.models.encoders import BiGRUEncoder, PretrainedEncoder
 from paddle_ner.models.registry import BASELINE, MODEL_KEYS, PRETRAINED, check_model_key
 from paddle_ner.models.tagger import Tagger
 
@@ -64,7 +64,7 @@ def build_model(cfg: ModelConfig, labels: Sequence[str],
         _check_window(cfg)
     else:
         mapper = TokenizerCharMapper(load_tokenizer(cfg.name, cfg.pretrained))
-        model = load_pretrained_model(cfg.name, cfg.pretrained)
+        model = load_pretrained_model(cfg.name, cfg.pretrained, cfg.allow_partial_load)
         _check_window(cfg, model.config)
         encoder = PretrainedEncoder(model)
     return Tagger(encoder, labels, cfg.dropout, cfg.crf_lr, cfg.constrained_decoding), mapper

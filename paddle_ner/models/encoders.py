@@ -5,54 +5,8 @@ positions only, so ``[CLS]``, ``[SEP]`` and padding never reach the FC + CRF hea
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional, Union
-
 import paddle
 import paddle.nn as nn
-
-from paddle_ner.models.registry import PRETRAINED, EncoderSpec
-
-
-class PretrainedLoadError(RuntimeError):
-    """A checkpoint or tokenizer could not be loaded; the message says how to go offline."""
-
-
-def _load(cls, spec: EncoderSpec, source: str, what: str):
-    try:
-        return cls.from_pretrained(source)
-    except Exception as err:  # PaddleNLP raises OSError, ValueError or requests errors
-        if Path(source).is_dir():
-            raise PretrainedLoadError(f"could not load the {what} from directory {source}: {err}") from err
-        raise PretrainedLoadError(
-            f"could not load the {what} {source!r} ({type(err).__name__}: {str(err)[:200]}). "
-            f"On a machine without access to Baidu's servers, download it where you can:\n"
-            f"  python -c \"from paddlenlp.transformers import {spec.model_class} as M, {spec.tokenizer_class} as T; "
-            f"M.from_pretrained('{spec.checkpoint}').save_pretrained('DIR'); "
-            f"T.from_pretrained('{spec.checkpoint}').save_pretrained('DIR')\"\n"
-            f"then copy DIR here and pass --set model.pretrained=DIR"
-        ) from err
-
-
-def load_tokenizer(key: str, source: Optional[str] = None):
-    """The tokenizer of ``--model key``, from a PaddleNLP id or a local directory."""
-    spec = PRETRAINED[key]
-    return _load(spec.tokenizer_cls(), spec, source or spec.checkpoint, "tokenizer")
-
-
-def load_pretrained_model(key: str, source: Optional[str] = None):
-    """The pretrained encoder of ``--model key``, from a PaddleNLP id or a local directory."""
-    spec = PRETRAINED[key]
-    return _load(spec.model_cls(), spec, source or spec.checkpoint, "checkpoint")
-
-
-def model_from_config(key: str, config: Union[dict, str, Path]):
-    """An encoder with random weights: from a config dict, or a directory with config.json
-    (a run directory's ``encoder/``, whose weights then come with the whole model's)."""
-    spec = PRETRAINED[key]
-    config_cls = spec.config_cls()
-    cfg = config_cls(**config) if isinstance(config, dict) else config_cls.from_pretrained(str(config))
-    return spec.model_cls()(cfg)
 
 
 class PretrainedEncoder(nn.Layer):

@@ -6,7 +6,10 @@ random weights, and a tokenizer over a generated vocabulary of the real size. Sh
 stand-ins keep the vocabulary size and cut depth and width, so tests and pipeline checks run
 in seconds on a CPU. They exercise the code path; their predictions mean nothing.
 
-    python -m paddle_ner.models.standin --model ernie --out /tmp/ernie-standin [--full]
+    python -m paddle_ner.models.standin OUT [--models bert ernie ernie_tiny roberta] [--full]
+
+writes ``OUT/<model key>/`` for each, the layout that ``python -m paddle_ner.models.download``
+gives real checkpoints, so ``make reproduce PRETRAINED_DIR=OUT`` takes either.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Iterable, List, Optional
 
+from paddle_ner.errors import exit_on_error
 from paddle_ner.models.registry import PRETRAINED, check_model_key
 
 SHRUNK = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128}
@@ -67,14 +71,19 @@ def write_standin(key: str, directory, shrink: bool = True, chars: Iterable[str]
     return directory
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paddle_ner.models.standin", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, choices=sorted(PRETRAINED))
-    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("out", type=Path, help="folder to fill: OUT/<model key>/ per stand-in")
+    parser.add_argument("--models", nargs="+", default=sorted(PRETRAINED), choices=sorted(PRETRAINED))
     parser.add_argument("--full", action="store_true", help="full-size architecture instead of the shrunk one")
     parser.add_argument("--chars-from", type=Path, help="a corpus whose characters go first in the vocabulary")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+@exit_on_error
+def main(argv: Optional[List[str]] = None) -> None:
+    args = build_parser().parse_args(argv)
     chars: List[str] = []
     if args.chars_from:
         from collections import Counter
@@ -83,8 +92,9 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         counts = Counter(c for s in read_corpus(args.chars_from).sentences for c in s.chars)
         chars = [c for c, _ in counts.most_common()]
-    path = write_standin(args.model, args.out, shrink=not args.full, chars=chars, seed=args.seed)
-    print(f"wrote a random-weight stand-in for {PRETRAINED[args.model].checkpoint} to {path}")
+    for key in args.models:
+        path = write_standin(key, args.out / key, shrink=not args.full, chars=chars, seed=args.seed)
+        print(f"wrote a random-weight stand-in for {PRETRAINED[key].checkpoint} to {path}")
 
 
 if __name__ == "__main__":
