@@ -18,8 +18,11 @@ def test_top_of_readme_shows_exactly_the_two_newcomer_commands():
     assert [c.split("#")[0].strip() for c in first] == ["make demo", "make test"]
 
 
-def test_ci_runs_the_readme_test_command():
-    assert "make test" in (REPO / ".ci" / "run").read_text()
+def test_ci_runs_only_readme_commands_and_both_profiles():
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
+          if line.strip().startswith("make ")]
+    assert ci == ["make test", "make test PROFILE=gpu PYTHON=/usr/bin/python3.11 VENV=.venv-gpu"]
+    assert all(command in COMMANDS for command in ci)
 
 
 @pytest.mark.parametrize("command", sorted({c for c in COMMANDS if c.startswith("make ")}))

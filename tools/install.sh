@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
-# Create a virtualenv and install one pinned profile plus this package in editable mode.
-# Usage: tools/install.sh PROFILE VENV PYTHON      (called by `make install`)
+# Install one pinned profile plus this package (editable) into a virtualenv, and record the
+# profile and interpreter in VENV/.paddle-ner-profile, which the Makefile reads so that every
+# later target uses the same profile.
+# Usage: tools/install.sh PROFILE VENV PYTHON      (called by `make install` and, once, by any target)
 set -euo pipefail
 profile=$1 venv=$2 python=$3
 constraints=constraints/$profile.txt
+mark=$venv/.paddle-ner-profile
 if [ ! -f "$constraints" ]; then
   echo "install: unknown PROFILE=$profile (expected cpu or gpu; see constraints/)" >&2
   exit 2
 fi
+if ! command -v "$python" >/dev/null 2>&1; then
+  echo "install: PYTHON=$python not found; pass an interpreter, e.g. PYTHON=/usr/bin/python3.11" >&2
+  exit 2
+fi
 
-# A stale or other-profile venv is rebuilt from scratch: mixing Paddle 2.6 and 3.x wheels
-# in one environment leaves files of both behind.
-rm -rf "$venv"
-if [ "$profile" = gpu ]; then
-  # --system-site-packages keeps a preinstalled Paddle visible (AI Studio images ship one).
-  "$python" -m venv --system-site-packages "$venv"
+# The venv is rebuilt only when it holds another profile or interpreter, or is broken: mixing
+# Paddle 2.6 and 3.x wheels in one environment leaves files of both behind. Otherwise pip
+# updates it in place (setup.py or the constraints changed).
+if [ -f "$mark" ] && [ "$(cat "$mark")" = "$profile $python" ] && "$venv/bin/python" -c "" 2>/dev/null; then
+  echo "install: updating the $profile profile in $venv"
 else
-  "$python" -m venv "$venv"
+  [ -f "$mark" ] && echo "install: replacing the $(cut -d' ' -f1 "$mark") profile in $venv with $profile"
+  rm -rf "$venv"
+  if [ "$profile" = gpu ]; then
+    # --system-site-packages keeps a preinstalled Paddle visible (AI Studio images ship one).
+    "$python" -m venv --system-site-packages "$venv"
+  else
+    "$python" -m venv "$venv"
+  fi
 fi
 py=$venv/bin/python
-extras=dev
+extras=$profile,dev
 if [ "$profile" = gpu ] && "$py" -c "import paddle" >/dev/null 2>&1; then
+  # A preinstalled Paddle (AI Studio) is kept; tools/stack.py, the measured table shared with the
+  # notebook, names the PaddleNLP pins that work with it, or refuses it in one line (exit 2).
+  constraints=$("$py" tools/stack.py constraints) || exit 2
+  extras=dev
   echo "install: keeping the preinstalled paddle $("$py" -c 'import paddle; print(paddle.__version__)')"
-else
-  extras=$profile,dev
 fi
-echo "install: $profile profile into $venv (pinned by $constraints; about a minute with a warm pip cache)"
+echo "install: $profile profile into $venv with $python (pinned by $constraints; a few minutes on a cold pip cache)"
 "$py" -m pip install --quiet --disable-pip-version-check --progress-bar off \
   -c "$constraints" -e ".[$extras]"
-"$py" -c "import paddle, paddlenlp; print('install: paddle', paddle.__version__, '/ paddlenlp', paddlenlp.__version__)" 2>/dev/null \
-  || { echo "install: 'import paddle, paddlenlp' fails in $venv; see README, Install profiles" >&2; exit 1; }
+# Paddle 2.6 crashes in zlib on a Python whose zlib is a shared library (some pyenv builds):
+# exercise zlib after importing paddle so that this shows up here, not an hour into a run.
+if ! "$py" -c "import paddle, paddlenlp, zlib; zlib.decompress(zlib.compress(b'x' * 99))" >/dev/null 2>&1; then
+  echo "install: 'import paddle, paddlenlp' fails or crashes in $venv with $python; with Paddle 2.6 try" \
+       "another interpreter (PYTHON=/usr/bin/python3.11); see README, Install profiles" >&2
+  exit 1
+fi
+"$py" tools/stack.py check | sed 's/^stack.py/install/'
+echo "$profile $python" > "$mark"
