@@ -11,6 +11,18 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "data" / "sample"
 
 
+# Variables of our Makefile. An outer `make test VAR=...` puts them (and MAKEFLAGS) into the
+# environment of the suite; a test that runs make itself starts from a user's clean shell.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PROFILE", "PYTHON", "VENV", "MODELS", "RECIPE", "SEEDS",
+                  "DATASET", "DATA_DIR", "PRETRAINED_DIR", "DEVICE", "MAX_STEPS", "MAX_TRAIN_SAMPLES", "RUNS",
+                  "RESULTS", "DEMO_RUN")
+
+
+def make_env():
+    """os.environ without the Makefile's variables."""
+    return {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
+
+
 def shared_data_dir():
     env = os.environ.get("PADDLE_NER_SHARED_DATA")
     return Path(env) if env else REPO.parent / "shared" / "data"

@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, make_env
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "make"], capture_output=True).returncode != 0,
                                 reason="make is not installed")
 
 
 def make(*args):
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = make_env()
     return subprocess.run(["make", "-n", *args], cwd=REPO, capture_output=True, text=True, env=env)
 
 
