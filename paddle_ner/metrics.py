@@ -7,8 +7,11 @@
 
 2. ``batch_averaged_prf``: the number PaddleHub 1.x printed for ``SequenceLabelTask(add_crf=True)``,
    which is what Table I of the paper reports. Paddle's ``chunk_eval`` op scores each batch, and
-   the per-batch precision, recall and F1 are then each averaged over batches, weighted by batch
-   size. That is why Table I's F1 differs from 2PR/(P+R) of its own P and R (FACTS.md section 4).
+   the per-batch precision, recall and F1 are then each averaged over batches. That is why Table
+   I's F1 differs from 2PR/(P+R) of its own P and R (FACTS.md section 4). How the batches are
+   weighted depends on the PaddleHub version (``weighting``): PaddleHub 1.4-1.7, which the paper
+   ran (1.5), gave every batch the same weight (``"equal"``); only 1.8.0 weighted each batch by
+   its real size (``"size"``). They differ only when the last batch is short.
 
 Both return fractions in [0, 1] plus the raw counts (``tp``, ``n_pred``, ``n_gold``), so
 metrics.json can be audited. ``format_report`` renders both side by side for the console.
@@ -26,7 +29,12 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-__all__ = ["get_entities", "entity_prf", "batch_averaged_prf", "format_report"]
+__all__ = ["get_entities", "entity_prf", "batch_averaged_prf", "format_report", "BATCH_WEIGHTINGS"]
+
+# ``batch_averaged_prf``'s ``weighting`` values, as in the config field ``train.batch_weighting``:
+# "size" = PaddleHub 1.8.0 (weight = real batch size), "equal" = PaddleHub 1.4-1.7 (every batch
+# the same weight; the paper ran 1.5).
+BATCH_WEIGHTINGS = ("size", "equal")
 
 Tags = Sequence[str]
 Corpus = Sequence[Tags]
@@ -247,40 +255,57 @@ def _chunk_eval_scores(tp: int, n_pred: int, n_gold: int):
     return precision, recall, f1
 
 
-def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, *,
+def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, weighting: str = "size", *,
                        drop_last: bool = False) -> dict:
     """P/R/F1 the way PaddleHub 1.x ``SequenceLabelTask(add_crf=True)`` printed them (Table I).
 
-    What PaddleHub did (paddlehub/finetune/task/sequence_task.py, PaddlePaddle/PaddleHub @
-    6b6b34aaa0e0710904bba44cf7552da0628d8cc0; the CRF branch is identical @
-    02051fdf4302226849135ea86e88c750c4cb7233):
+    What PaddleHub 1.5 did (PaddlePaddle/PaddleHub, tags v1.5.0 = b2cca305 and v1.5.4 = abb479f0;
+    line numbers are the same in both unless two are given):
 
-    - ``_add_metrics``: ``fluid.layers.chunk_eval(chunk_scheme="IOB",
-      num_chunk_types=ceil((num_classes - 1) / 2))`` on each batch, giving that batch's
-      float32 precision, recall and F1 (counts summed over the batch's sentences).
-    - ``_calculate_metrics``: ``precision_sum += np.mean(precision) * run_examples`` (likewise
-      recall and F1), then ``precision = precision_sum / total_examples``. So P, R and F1 are
-      each a batch-size-weighted mean of per-batch values; F1 is NOT recomputed from P and R.
-    - ``run_examples`` is the batch's actual size (paddlehub/finetune/task/base_task.py @
-      fc7f75ae63f3269c0e66046987113a146a3a40b6, ``_run``), and the reader yields the final
-      partial batch (paddlehub/reader/nlp_reader.py @ 0a1d26200e9a39f697905d19c0b7688bc58ebf0f,
-      ``_prepare_batch_data``), so the last batch counts with its own, smaller, weight.
+    - ``_add_metrics`` (paddlehub/finetune/task/sequence_task.py:134-145):
+      ``fluid.layers.chunk_eval(chunk_scheme="IOB", num_chunk_types=ceil((num_classes - 1) / 2))``
+      on each batch, giving that batch's float32 precision, recall and F1 (counts summed over
+      the batch's sentences).
+    - ``_calculate_metrics`` (sequence_task.py:151-184): ``precision_sum += np.mean(precision)
+      * run_state.run_examples`` (likewise recall and F1; :158), then ``precision =
+      precision_sum / run_examples`` (:182), where ``run_examples`` is the sum of the batches'
+      ``run_examples``. So P, R and F1 are each a weighted mean of per-batch values; F1 is NOT
+      recomputed from P and R.
+    - The weight ``run_examples`` of a batch (paddlehub/finetune/task/base_task.py):
+      ``self.config.batch_size * self.device_count`` on the py_reader path, the demo default
+      (base_task.py:899@v1.5.0, 905@v1.5.4), or ``len(batch)`` with the data feeder, which is
+      1 because the reader yields ``[batch_data]`` (base_task.py:851@v1.5.0, 857@v1.5.4;
+      paddlehub/reader/nlp_reader.py:258). Either way every batch weighs the same, and the
+      reader yields the final partial batch (nlp_reader.py:199-200), so a short last batch
+      counts as much as a full one. That is ``weighting="equal"``, and it holds for PaddleHub
+      1.4-1.7: 1.6 and 1.7 use ``len(batch)`` of what their DataLoader / DataFeeder yields per
+      step (base_task.py:1071@v1.6.0, 1076@v1.7.0), which does not depend on the batch's size.
+    - PaddleHub 1.8.0 changed the weight to the batch's real size, ``tmp.shape[0]``
+      (base_task.py:1206@v1.8.0, e35ff5ec): ``weighting="size"``. Its dataset API also dropped a
+      final partial eval batch (``drop_last=True``, base_task.py:1195@v1.8.0; ``drop_last``
+      here), while its reader-compatible mode kept it.
 
     Reproduced exactly, floats included: per-batch values in float32 as the op computes them,
-    then scaled by the batch size and accumulated in float64, which is what numpy 1.x does
-    with ``np.float32 * int``. Consequences worth knowing: a batch with no predicted chunk has
-    precision 0 and a batch with no gold chunk has recall 0, even when the model is right,
-    which pulls the averages down; and the result depends on batch size and order. With one batch holding everything it equals the micro figures up to float32
-    rounding.
+    then multiplied by the weight and accumulated in float64, which is what numpy 1.x does with
+    ``np.float32 * int`` (both scalars: float64). ``"equal"`` uses the py_reader weight
+    ``batch_size`` and divides by ``batch_size * num_batches``, so it matches PaddleHub's
+    py_reader path bit for bit; with the data feeder's weight 1 PaddleHub's float64 sums are
+    formed unscaled and can differ from that by rounding in the last bits (never for a
+    power-of-two ``batch_size``, where the scaling is exact). Consequences
+    worth knowing: a batch with no predicted chunk has precision 0 and a batch with no gold
+    chunk has recall 0, even when the model is right, which pulls the averages down; and the
+    result depends on batch size and order. With one batch holding everything it equals the
+    micro figures up to float32 rounding.
 
-    Chunking: chunk_eval's IOB rules. On O/B-X/I-X tags they give the same spans as seqeval
-    (an I-X after O or after another type starts a chunk in both; tested). Other tags (E-, S-,
-    bare prefixes) cannot occur in chunk_eval's id space and raise ValueError here, whereas
-    ``entity_prf`` gives them seqeval's lenient reading.
+    Chunking: chunk_eval's IOB rules. On O/B-X/I-X tags they give the same spans as seqeval's
+    default mode (an I-X after O or after another type starts a chunk in both; tested, and
+    pinned by tests/golden/metrics.json). Other tags (E-, S-, bare prefixes) cannot occur in
+    chunk_eval's id space and raise ValueError here, whereas ``entity_prf`` gives them
+    seqeval's lenient reading.
 
-    Not modelled: data parallelism (with k devices PaddleHub took the unweighted mean of the k
-    per-device values per step; the paper's runs are single-device), and the positions the op
-    saw: PaddleHub ran chunk_eval on [CLS] + characters + [SEP] (gold O at [CLS]/[SEP]),
+    Not modelled: data parallelism (with k devices each run state held k per-device values,
+    averaged unweighted by ``np.mean``; the paper's runs are single-device), and the positions
+    the op saw: PaddleHub ran chunk_eval on [CLS] + characters + [SEP] (gold O at [CLS]/[SEP]),
     truncated to max_seq_len. Pass exactly the tags you want scored.
 
     Args:
@@ -288,26 +313,35 @@ def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, *,
             order they were batched.
         pred: predicted tags, same shape.
         batch_size: sentences per batch (consecutive, in the given order); >= 1.
-        drop_last: skip a final partial batch. PaddleHub 1.8's dataset API with
-            ``use_pyreader`` evaluated with ``drop_last=True`` (base_task.py @ fc7f75ae...);
-            the reader API of the paper's era kept it (default).
+        weighting: ``"size"`` (each batch weighted by its real size, PaddleHub 1.8.0) or
+            ``"equal"`` (every batch the same weight, PaddleHub 1.4-1.7, what the paper ran).
+            The config field ``train.batch_weighting`` selects it.
+        drop_last: skip a final partial batch (PaddleHub 1.8.0's dataset API); the reader API
+            of the paper's era kept it (default).
 
     Returns:
         ``{"precision", "recall", "f1", "tp", "n_pred", "n_gold", "num_batches", "batch_size",
-        "num_sentences", "num_dropped"}``: the three averages as Python floats, chunk counts
-        summed over the evaluated batches, and how many sentences were scored / dropped. Top
-        level only: a per-type batch average would score every batch lacking that type as 0,
-        so it would measure how often a type occurs as much as how well it is tagged; use
-        ``entity_prf``'s per-type rows.
+        "weighting", "num_sentences", "num_dropped"}``: the three averages as Python floats,
+        chunk counts summed over the evaluated batches, and how many sentences were scored /
+        dropped. Top level only: a per-type batch average would score every batch lacking that
+        type as 0, so it would measure how often a type occurs as much as how well it is
+        tagged; use ``entity_prf``'s per-type rows.
 
     Raises:
-        ValueError: misaligned input, ``batch_size < 1``, or a tag outside O/B-X/I-X.
+        ValueError: misaligned input, ``batch_size < 1``, an unknown ``weighting``, or a tag
+            outside O/B-X/I-X.
     """
     _check_aligned(gold, pred)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if weighting not in BATCH_WEIGHTINGS:
+        raise ValueError(
+            f"weighting must be one of {BATCH_WEIGHTINGS} (train.batch_weighting), "
+            f"got {weighting!r}"
+        )
 
     p_sum = r_sum = f_sum = 0.0
+    total_weight = 0
     tp_all = n_pred_all = n_gold_all = 0
     num_batches = num_sentences = 0
     for begin in range(0, len(gold), batch_size):
@@ -323,9 +357,11 @@ def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, *,
             n_gold += len(g)
         precision, recall, f1 = _chunk_eval_scores(tp, n_pred, n_gold)
         # float(np.float32) * int: the float64 product numpy 1.x forms for np.float32 * int.
-        p_sum += float(precision) * size
-        r_sum += float(recall) * size
-        f_sum += float(f1) * size
+        weight = size if weighting == "size" else batch_size
+        p_sum += float(precision) * weight
+        r_sum += float(recall) * weight
+        f_sum += float(f1) * weight
+        total_weight += weight
         tp_all += tp
         n_pred_all += n_pred
         n_gold_all += n_gold
@@ -334,12 +370,12 @@ def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, *,
 
     # PaddleHub would divide by zero on an empty split; zeros keep the report printable.
     def mean(total: float) -> float:
-        return total / num_sentences if num_sentences else 0.0
+        return total / total_weight if total_weight else 0.0
 
     return {
         "precision": mean(p_sum), "recall": mean(r_sum), "f1": mean(f_sum),
         "tp": tp_all, "n_pred": n_pred_all, "n_gold": n_gold_all,
-        "num_batches": num_batches, "batch_size": batch_size,
+        "num_batches": num_batches, "batch_size": batch_size, "weighting": weighting,
         "num_sentences": num_sentences, "num_dropped": len(gold) - num_sentences,
     }
 
@@ -357,7 +393,8 @@ def format_report(micro: dict, batch_avg: Optional[dict] = None) -> str:
     """Plain-text table: ``entity_prf`` per-type and overall rows, next to ``batch_averaged_prf``.
 
     Percentages with 2 decimals. The batch-averaged columns have an overall row only (see
-    ``batch_averaged_prf``); per-type cells there show ``-``. ``batch_avg=None`` drops them.
+    ``batch_averaged_prf``); per-type cells there show ``-``, and the last line says how the
+    batches were weighted. ``batch_avg=None`` drops them.
     """
     # Type names vary by corpus (Weibo's "PER.NAM"); size the first column to fit them.
     name_w = max([len("overall")] + [len(t) for t in micro["per_type"]]) + 3
@@ -389,7 +426,13 @@ def format_report(micro: dict, batch_avg: Optional[dict] = None) -> str:
                 f"{batch_avg['batch_size']} sentences ({batch_avg['num_sentences']} scored")
         if batch_avg["num_dropped"]:
             note += f", {batch_avg['num_dropped']} dropped"
-        note += ("); P, R and F1 are each averaged over batches, so F1 is in general not "
+        note += ")"
+        weighting = batch_avg.get("weighting")  # absent from results saved before it existed
+        if weighting == "equal":
+            note += ", every batch weighted equally (PaddleHub 1.4-1.7)"
+        elif weighting == "size":
+            note += ", each batch weighted by its size (PaddleHub 1.8.0)"
+        note += ("; P, R and F1 are each averaged over batches, so F1 is in general not "
                  "2PR/(P+R).")
         rows.append(note)
     return "\n".join(rows)

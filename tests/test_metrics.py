@@ -297,6 +297,69 @@ def test_batch_averaged_rejects_bad_input():
     assert (empty["precision"], empty["num_batches"], empty["num_sentences"]) == (0.0, 0, 0)
 
 
+def test_batch_averaged_equal_weighting_hand_example():
+    # PaddleHub 1.4-1.7 (what the paper ran): every batch weighs the same, the short last one
+    # too. Per-batch values as in test_batch_averaged_hand_example_uneven_last_batch:
+    #   P  = (1   + 1/2 + 1/2) / 3 = 2/3
+    #   R  = (2/3 + 1   + 1/2) / 3 = 13/18
+    #   F1 = (0.8 + 2/3 + 1/2) / 3 = 59/90
+    out = batch_averaged_prf(HAND_GOLD, HAND_PRED, 2, "equal")
+    assert out["precision"] == pytest.approx(2 / 3, abs=1e-7)
+    assert out["recall"] == pytest.approx(13 / 18, abs=1e-7)
+    assert out["f1"] == pytest.approx(59 / 90, abs=1e-7)
+    assert out["weighting"] == "equal"
+    # Everything but the averages is the same as with the default, size, weighting.
+    size = batch_averaged_prf(HAND_GOLD, HAND_PRED, 2)
+    assert size["weighting"] == "size"
+    assert size == batch_averaged_prf(HAND_GOLD, HAND_PRED, 2, weighting="size")
+    rest = ("tp", "n_pred", "n_gold", "num_batches", "batch_size", "num_sentences", "num_dropped")
+    assert {k: out[k] for k in rest} == {k: size[k] for k in rest}
+    # With the short batch dropped, only full batches remain and the two rules coincide.
+    dropped = batch_averaged_prf(HAND_GOLD, HAND_PRED, 2, "equal", drop_last=True)
+    assert dropped == dict(batch_averaged_prf(HAND_GOLD, HAND_PRED, 2, drop_last=True),
+                           weighting="equal")
+
+
+def test_batch_weightings_agree_bit_for_bit_without_a_short_batch():
+    rng = random.Random(6)
+    for trial in range(100):
+        batch_size = rng.randint(1, 12)  # not only powers of two
+        gold, pred = random_corpus(rng, BIO_TAGS, batch_size * rng.randint(1, 6), 12)
+        size = batch_averaged_prf(gold, pred, batch_size, "size")
+        equal = batch_averaged_prf(gold, pred, batch_size, "equal")
+        assert equal == dict(size, weighting="equal")
+
+
+def test_batch_weighting_equal_gives_a_short_last_batch_full_weight():
+    # Two batches of 3 and one of 1: the lone sentence is wrong (P = R = F1 = 0).
+    gold = [["B-PER"]] * 7
+    pred = [["B-PER"]] * 6 + [["B-LOC"]]
+    size = batch_averaged_prf(gold, pred, 3, "size")
+    equal = batch_averaged_prf(gold, pred, 3, "equal")
+    assert size["f1"] == 6 / 7      # (3 * 1 + 3 * 1 + 1 * 0) / 7
+    assert equal["f1"] == 2 / 3     # (3 * 1 + 3 * 1 + 3 * 0) / 9
+    assert entity_prf(gold, pred)["f1"] == 6 / 7
+
+
+def test_batch_weighting_rejects_unknown_values():
+    assert metrics.BATCH_WEIGHTINGS == ("size", "equal")
+    for bad in ("Equal", "real", None, 1):
+        with pytest.raises(ValueError, match=r"weighting must be one of \('size', 'equal'\)"):
+            batch_averaged_prf([["O"]], [["O"]], 1, bad)
+
+
+def test_config_batch_weighting_values_are_the_metric_values():
+    # train.batch_weighting is handed straight to batch_averaged_prf(weighting=...), so the
+    # config's allowed values and default must be ones the metric accepts.
+    from paddle_ner import config
+
+    choices = getattr(config, "CHOICES", {}).get("train.batch_weighting")
+    if choices is None:
+        pytest.skip("paddle_ner.config has no train.batch_weighting")
+    assert set(choices) == set(metrics.BATCH_WEIGHTINGS)
+    assert config.Config().train.batch_weighting in metrics.BATCH_WEIGHTINGS
+
+
 # Label ids as PaddleHub's MSRA dataset numbered them (paddlehub/dataset/msra_ner.py); this is
 # the layout chunk_eval's IOB scheme decodes (type = id // 2, B/I = id % 2, O = 2 * 3).
 PADDLEHUB_MSRA_LABELS = ["B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "O"]
@@ -324,6 +387,8 @@ def test_batch_averaged_equals_paddle_chunk_eval_driven_like_paddlehub():
     batch_size = 16  # 203 = 12 * 16 + 11: uneven last batch
 
     p_sum = r_sum = f_sum = 0.0
+    p_eq = r_eq = f_eq = 0.0
+    n_eq = 0
     for begin in range(0, len(gold), batch_size):
         g_batch, p_batch = gold[begin:begin + batch_size], pred[begin:begin + batch_size]
         width = max(1, max(len(s) for s in g_batch))
@@ -352,11 +417,19 @@ def test_batch_averaged_equals_paddle_chunk_eval_driven_like_paddlehub():
         p_sum += np.float64(np.mean(precision)) * n
         r_sum += np.float64(np.mean(recall)) * n
         f_sum += np.float64(np.mean(f1)) * n
+        # PaddleHub 1.5's py_reader path: run_examples = batch_size for every batch.
+        p_eq += np.float64(np.mean(precision)) * batch_size
+        r_eq += np.float64(np.mean(recall)) * batch_size
+        f_eq += np.float64(np.mean(f1)) * batch_size
+        n_eq += batch_size
 
     out = batch_averaged_prf(gold, pred, batch_size)
     assert out["num_batches"] == 13 and out["num_sentences"] == 203
     assert (out["precision"], out["recall"], out["f1"]) == (
         p_sum / len(gold), r_sum / len(gold), f_sum / len(gold))
+    equal = batch_averaged_prf(gold, pred, batch_size, "equal")
+    assert (equal["precision"], equal["recall"], equal["f1"]) == (
+        p_eq / n_eq, r_eq / n_eq, f_eq / n_eq)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +455,12 @@ def test_format_report_shows_both_conventions():
     assert by_name["overall"] == ["overall", "6", "6", "4", "66.67", "66.67", "66.67", "|",
                                   "70.00", "76.67", "68.67"]
     assert "3 batches of up to 2 sentences (5 scored)" in lines[-1]
+    assert "each batch weighted by its size (PaddleHub 1.8.0)" in lines[-1]
+    equal = format_report(micro, batch_averaged_prf(HAND_GOLD, HAND_PRED, 2, "equal"))
+    assert "every batch weighted equally (PaddleHub 1.4-1.7)" in equal.splitlines()[-1]
+    # A result saved before the weighting was recorded still renders, without the clause.
+    legacy = {k: v for k, v in batch.items() if k != "weighting"}
+    assert "weighted" not in format_report(micro, legacy).splitlines()[-1]
     # Without the batch-averaged dict: micro columns only.
     only = format_report(micro)
     assert "PaddleHub" not in only and "|" not in only
