@@ -29,15 +29,33 @@ class ModelConfig:
     # Accept a checkpoint whose encoder weights do not all match the model's (missing or
     # unexpected keys); those weights then stay random. Off: such a checkpoint is refused.
     allow_partial_load: bool = False
-    dropout: float = 0.1
+    dropout: float = 0.1  # before the FC
+    # FC weight init: 0 = Paddle's default for nn.Linear; r > 0 = Uniform(-r, r). Bias 0 either way.
+    fc_init_range: float = 0.0
+    fc_l2: float = 0.0  # L2 regularizer coefficient on the FC weight, added to its gradient after clipping
+    # CRF scores init: "uniform" = each of start/end/transitions Uniform(-0.1, 0.1); "xavier" =
+    # one [K+2, K] Xavier-uniform matrix (row 0 start, row 1 end, rows 2.. [from, to]), split.
+    crf_init: str = "uniform"
     # Learning-rate multiplier of the CRF's start/end/transition scores.
     crf_lr: float = 100.0
+    # Pretrained encoders: the [CLS] and [SEP] positions go through the FC and the CRF too,
+    # labelled O (in the loss, the decoder and the batch-averaged metric). Off: the CRF sees
+    # only real characters.
+    crf_specials: bool = False
     # Forbid O->I-X, B-X->I-Y, I-X->I-Y and start->I-X when decoding (never in training).
     constrained_decoding: bool = True
     # Model positions per window, [CLS] and [SEP] included for the pretrained encoders.
     max_seq_len: int = 128
+    # Sentences longer than a window, in training and in the batch-averaged metric: "windows" =
+    # overlapping windows, every character kept; "truncate" = the first max_seq_len - 2
+    # characters only (the tail is neither trained on nor scored). Prediction and the micro
+    # metric always use windows: no character is left untagged.
+    long_sentences: str = "windows"
     # Characters shared by consecutive windows of a sentence longer than a window.
     window_overlap: int = 32
+    # How a character finds its vocabulary entry: "plain" = the tokenizer's own lookup of the
+    # character; "sentencepiece_marker" = only as "\u2581" + character, else [UNK].
+    char_lookup: str = "plain"
     # BiGRU-CRF baseline only.
     emb_dim: int = 128
     hidden_size: int = 128
@@ -61,13 +79,37 @@ class TrainConfig:
     optimizer: str = "adamw"  # adamw | adam
     weight_decay: float = 0.01
     warmup_proportion: float = 0.1
-    schedule: str = "linear"  # linear: warmup then linear decay to 0; constant: warmup then flat
+    # After a linear warmup from 0: "linear" decays 1 -> 0 over the remaining steps; "paddlehub"
+    # is lr * (1 - step / total_steps) (so it resumes at 1 - warmup_proportion); "constant" stays at 1.
+    schedule: str = "linear"
+    # "batches": the schedule spans the steps the run takes; "examples": epochs * examples //
+    # batch_size steps, PaddleHub 1.x's max_train_steps (a last partial batch of each epoch is
+    # still trained, at the lr the schedule has reached: 0 once past that count).
+    schedule_steps: str = "batches"
+    # adamw only: apply the decoupled decay to the value after the Adam update (p <- p - p * lr *
+    # weight_decay) instead of Paddle AdamW's decay of the value before it.
+    decay_after_update: bool = False
+    # Adam's epsilon: "native" = Paddle 2.x/3.x's kernel, m / (sqrt(v) + eps * sqrt(1 - beta2^t));
+    # "paddle1" = Paddle 1.8's, m / (sqrt(v) + eps) (what PaddleHub 1.x ran). adamw with
+    # decay_after_update only.
+    adam_epsilon: str = "native"
     max_grad_norm: float = 1.0
-    eval_every: int = 0  # steps between dev evaluations; 0 = only at each epoch end
+    eval_every: int = 0  # steps between dev evaluations (and always after the last step); 0 = none between
+    eval_at_epoch_end: bool = True  # also evaluate dev at the end of each epoch
+    # Dev metric that selects the best model (strictly better replaces it): "micro_f1" (corpus
+    # level) or "batch_averaged_f1" (PaddleHub 1.x's).
+    select_by: str = "micro_f1"
+    # Weights of the batches in the batch-averaged metric: "size" = real batch size; "equal" =
+    # every batch counts the same, a short last batch too.
+    batch_weighting: str = "size"
+    # Training batch order: "buckets" = shuffled pools of batches sorted by length (little
+    # padding); "shuffle" = the training set shuffled in place each epoch (so each epoch permutes
+    # the previous one) and cut into consecutive batches, the last partial one kept.
+    batching: str = "buckets"
     eval_batch_size: int = 64
     log_every: int = 20  # steps between progress-bar loss/lr updates (each one syncs the device)
     amp: bool = True  # automatic mixed precision; applies on GPU only
-    bucket_pool: int = 50  # batches per shuffled pool that is sorted by length
+    bucket_pool: int = 50  # batches per shuffled pool that is sorted by length (batching=buckets)
 
 
 @dataclass
@@ -90,6 +132,22 @@ class Config:
 
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 
+# The values a string field may take; anything else is an error naming the key.
+CHOICES = {
+    "model.crf_init": ("uniform", "xavier"),
+    "model.long_sentences": ("windows", "truncate"),
+    "model.char_lookup": ("plain", "sentencepiece_marker"),
+    "train.optimizer": ("adamw", "adam"),
+    "train.schedule": ("linear", "paddlehub", "constant"),
+    "train.schedule_steps": ("batches", "examples"),
+    "train.adam_epsilon": ("native", "paddle1"),
+    "train.select_by": ("micro_f1", "batch_averaged_f1"),
+    "train.batch_weighting": ("size", "equal"),
+    "train.batching": ("buckets", "shuffle"),
+}
+# Recipe name -> the folder of configs/ holding its <model>.yaml (the recipe's values).
+RECIPES = {"ours": ".", "paper": "paper"}
+
 
 def _section_types(section: str) -> Dict[str, Any]:
     cls = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}[section]
@@ -110,6 +168,8 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
         return str(value)  # e.g. a directory named 2024
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise UsageError(f"config key {key}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise UsageError(f"config key {key}: {value!r} is not one of {', '.join(CHOICES[key])}")
     return value
 
 
@@ -125,19 +185,11 @@ def apply(config: Config, section: str, values: Dict[str, Any], origin: str) -> 
 
 
 def load_config(path: Optional[Path] = None, overrides: Sequence[str] = ()) -> Config:
-    """Defaults <- the YAML file at ``path`` <- ``--set section.key=value`` overrides."""
+    """Defaults <- the YAML file at ``path`` (after the files its ``base:`` names, in order)
+    <- ``--set section.key=value`` overrides."""
     config = Config()
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"config file not found: {path}")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise UsageError(f"{path}: a config file is a mapping of sections")
-        for section, values in data.items():
-            if not isinstance(values, dict):
-                raise UsageError(f"{path}: section {section!r} must be a mapping")
-            apply(config, section, values, str(path))
+        _apply_file(config, Path(path), ())
     for item in overrides:
         key, sep, raw = item.partition("=")
         section, dot, name = key.strip().partition(".")
@@ -145,6 +197,24 @@ def load_config(path: Optional[Path] = None, overrides: Sequence[str] = ()) -> C
             raise UsageError(f"--set {item!r}: expected section.key=value, e.g. train.lr=3e-5")
         apply(config, section, {name: parse_value(raw)}, f"--set {item}")
     return config
+
+
+def _apply_file(config: Config, path: Path, seen: Sequence[Path]) -> None:
+    """Apply one YAML file; ``base: FILE`` or ``base: [FILE, ...]`` (relative to it) goes first."""
+    if not path.is_file():
+        raise UsageError(f"config file not found: {path}")
+    if path.resolve() in seen:
+        raise UsageError(f"{path}: 'base' includes itself ({' -> '.join(map(str, seen))})")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a config file is a mapping of sections")
+    bases = data.pop("base", [])
+    for base in [bases] if isinstance(bases, str) else bases:
+        _apply_file(config, path.parent / base, (*seen, path.resolve()))
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise UsageError(f"{path}: section {section!r} must be a mapping")
+        apply(config, section, values, str(path))
 
 
 def parse_value(raw: str) -> Any:
@@ -163,8 +233,11 @@ def parse_value(raw: str) -> Any:
     return value
 
 
-def model_config_path(model: str) -> Path:
-    return CONFIG_DIR / f"{model}.yaml"
+def model_config_path(model: str, recipe: str = "ours") -> Path:
+    """``configs/<model>.yaml`` (our recipe) or ``configs/paper/<model>.yaml`` (PaddleHub 1.x's)."""
+    if recipe not in RECIPES:
+        raise UsageError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    return CONFIG_DIR / RECIPES[recipe] / f"{model}.yaml"
 
 
 def dump(config: Config) -> str:
@@ -179,4 +252,4 @@ def from_dict(data: Dict[str, Any]) -> Config:
 
 
 __all__: List[str] = ["Config", "ModelConfig", "TrainConfig", "DataConfig", "load_config", "dump", "from_dict",
-                      "model_config_path", "CONFIG_DIR"]
+                      "model_config_path", "CONFIG_DIR", "CHOICES", "RECIPES"]

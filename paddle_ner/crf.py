@@ -98,6 +98,23 @@ def bio_constraints(labels: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     return allowed, allowed_start
 
 
+CRF_INITS = ("uniform", "xavier")
+
+
+def xavier_crfw(num_tags: int, dtype: Optional[str] = None) -> paddle.Tensor:
+    """PaddleHub 1.x's initial ``crfw``: a [K+2, K] matrix (row 0 start, row 1 end, rows 2..
+    transitions ``[from, to]``) drawn uniform in ``+-sqrt(6 / ((K+2) + K))``, 0.6124 for K = 7.
+
+    That is Xavier-uniform for that shape, with Paddle 1.8's fans (fan_in = K+2 rows, fan_out =
+    K columns): ``SequenceLabelTask`` created ``crfw`` with no initializer, so the LayerHelper
+    default, ``XavierInitializer(uniform=True)``, drew it (tests/golden/crf.json). One draw from
+    Paddle's global generator (``paddle.seed``).
+    """
+    k = int(num_tags)
+    limit = float(np.sqrt(6.0 / ((k + 2) + k)))
+    return paddle.uniform([k + 2, k], dtype=dtype or paddle.get_default_dtype(), min=-limit, max=limit)
+
+
 class CRF(paddle.nn.Layer):
     """Linear-chain CRF over ``num_tags`` tags with separate start, end and transition scores.
 
@@ -117,6 +134,12 @@ class CRF(paddle.nn.Layer):
             (one device->host read per call). Callers whose batches guarantee both, like the
             training loop, turn it off so a step never waits for the device; shape and dtype
             checks, which need no read, always run.
+        init: how the scores start. ``"uniform"``: start, end and transitions each drawn from
+            ``Uniform(-0.1, 0.1)``. ``"xavier"``: PaddleHub 1.x's ``crfw``, one [K+2, K] matrix
+            drawn Xavier-uniform (limit ``sqrt(6 / ((K+2) + K))``, Paddle 1.8's default
+            initializer, fan_in = K+2, fan_out = K; see :func:`xavier_crfw`), split into row 0 =
+            start, row 1 = end and rows 2.. = transitions ``[from, to]``. The parameters stay
+            three, named the same either way.
 
     Why decode-time constraints (the model turns them on by default for BIO labels): with the
     paper's schedule (2 epochs at lr 5e-5, no multiplier) the transition scores barely move from
@@ -136,29 +159,42 @@ class CRF(paddle.nn.Layer):
         allowed_start: Optional[np.ndarray] = None,
         dtype: Optional[str] = None,
         check_values: bool = True,
+        init: str = "uniform",
     ) -> None:
         if isinstance(num_tags, bool) or not isinstance(num_tags, (int, np.integer)) or num_tags < 1:
             raise ValueError(f"num_tags must be a positive int, got {num_tags!r}")
         if not float(lr_mult) > 0.0:
             raise ValueError(f"lr_mult must be > 0, got {lr_mult!r}")
+        if init not in CRF_INITS:
+            raise ValueError(f"init must be one of {', '.join(CRF_INITS)}, got {init!r}")
         dtype = dtype or paddle.get_default_dtype()
         super().__init__(dtype=dtype)
         self.num_tags = int(num_tags)
         self.lr_mult = float(lr_mult)
         self.check_values = bool(check_values)
+        self.init = init
+        # "uniform", as pytorch-crf: small random scores, so no tag is favoured at the start.
+        # "xavier": zeros here (no random draw), then the pieces of one crfw draw.
+        initializer = (paddle.nn.initializer.Uniform(-0.1, 0.1) if init == "uniform"
+                       else paddle.nn.initializer.Constant(0.0))
 
         def parameter(shape):
             return self.create_parameter(
                 shape=shape,
                 dtype=dtype,
                 attr=paddle.ParamAttr(learning_rate=self.lr_mult),
-                # As pytorch-crf: small random scores, so no tag is favoured at the start.
-                default_initializer=paddle.nn.initializer.Uniform(-0.1, 0.1),
+                default_initializer=initializer,
             )
 
         self.start = parameter([self.num_tags])  # shape: (num_tags,)
         self.end = parameter([self.num_tags])  # shape: (num_tags,)
         self.transitions = parameter([self.num_tags, self.num_tags])  # shape: (from, to)
+        if init == "xavier":
+            crfw = xavier_crfw(self.num_tags, dtype)  # shape: (num_tags + 2, num_tags)
+            with paddle.no_grad():
+                self.start.set_value(crfw[0])
+                self.end.set_value(crfw[1])
+                self.transitions.set_value(crfw[2:])
 
         k = self.num_tags
         allowed_transitions = self._mask(allowed_transitions, (k, k), "allowed_transitions")
@@ -180,7 +216,7 @@ class CRF(paddle.nn.Layer):
 
     def extra_repr(self) -> str:
         constrained = not (bool(self.allowed_transitions.numpy().all()) and bool(self.allowed_start.numpy().all()))
-        return f"num_tags={self.num_tags}, lr_mult={self.lr_mult}, constrained={constrained}"
+        return f"num_tags={self.num_tags}, lr_mult={self.lr_mult}, init={self.init}, constrained={constrained}"
 
     # ------------------------------------------------------------------ public API
 

@@ -10,7 +10,7 @@ import pytest
 
 paddle = pytest.importorskip("paddle")
 
-from paddle_ner.crf import CRF, bio_constraints  # noqa: E402
+from paddle_ner.crf import CRF, bio_constraints, xavier_crfw  # noqa: E402
 
 LABELS = {
     1: ["O"],  # a corpus without entities
@@ -413,6 +413,55 @@ def test_parameters_shapes_init_and_lr_mult_attribute():
     assert [p.name for p in crf.parameters()] == [crf.start.name, crf.end.name, crf.transitions.name]
 
 
+@pytest.mark.parametrize("num_tags", [7, 3, 1])
+def test_xavier_init_draws_one_crfw_and_splits_it(num_tags):
+    """init="xavier": PaddleHub 1.x's crfw, one [K+2, K] Xavier-uniform draw (limit
+    sqrt(6 / (2K + 2)), 0.6124 for K = 7); row 0 -> start, row 1 -> end, rows 2.. ->
+    transitions [from, to]. Same parameters, names, lr multiplier and state keys as "uniform"."""
+    limit = np.sqrt(6.0 / ((num_tags + 2) + num_tags))
+    paddle.seed(5)
+    crfw = xavier_crfw(num_tags, "float64").numpy()
+    assert crfw.shape == (num_tags + 2, num_tags)
+    paddle.seed(5)
+    crf = CRF(num_tags, init="xavier", dtype="float64", lr_mult=2.0)
+    np.testing.assert_array_equal(crf.start.numpy(), crfw[0])
+    np.testing.assert_array_equal(crf.end.numpy(), crfw[1])
+    np.testing.assert_array_equal(crf.transitions.numpy(), crfw[2:])
+    assert np.abs(crfw).max() <= limit
+    if num_tags == 7:
+        assert limit == pytest.approx(0.6123724356957945)
+        assert np.abs(crfw).max() > 0.1  # not the +-0.1 of "uniform"
+    for param in (crf.start, crf.end, crf.transitions):
+        assert param.optimize_attr["learning_rate"] == 2.0 and not param.stop_gradient
+    assert sorted(crf.state_dict().keys()) == ["allowed_start", "allowed_transitions", "end", "start", "transitions"]
+    assert "init=xavier" in repr(crf)
+
+
+def test_xavier_init_consumes_one_draw_only():
+    """The three parameters are not drawn first and then overwritten: after CRF(init="xavier")
+    the global generator is where one crfw draw leaves it."""
+    paddle.seed(11)
+    xavier_crfw(5)
+    after_one_draw = paddle.rand([4]).numpy()
+    paddle.seed(11)
+    CRF(5, init="xavier")
+    np.testing.assert_array_equal(paddle.rand([4]).numpy(), after_one_draw)
+
+
+def test_xavier_init_trains_and_decodes_like_any_crf():
+    emissions, tags, lens = random_batch(5, 4, [4, 2, 1], seed=3)
+    paddle.seed(3)
+    crf = CRF(5, init="xavier", dtype="float64")
+    start, end, trans = (p.numpy() for p in (crf.start, crf.end, crf.transitions))
+    nll = crf.nll(*tensors(emissions, tags, lens)).numpy()
+    scores, paths = crf.decode(*tensors(emissions, lens))
+    for b, n in enumerate(lens):
+        ref = brute_force(emissions[b], n, start, end, trans)
+        gold = path_scores(emissions[b, :n], tags[b : b + 1, :n], start, end, trans)[0]
+        np.testing.assert_allclose(nll[b], ref["log_z"] - gold, rtol=1e-10, atol=1e-10)
+        assert paths.numpy()[b, :n].tolist() == ref["best_path"].tolist()
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw_schedule"])
 def test_lr_mult_scales_the_update(optimizer):
     """Paddle's optimizers honour ParamAttr.learning_rate: lr_mult=10 moves 10x further."""
@@ -472,6 +521,7 @@ def test_shape_and_value_errors_state_what_they_got():
     [
         ({"num_tags": 0}, "num_tags must be a positive int, got 0"),
         ({"num_tags": 3, "lr_mult": 0.0}, "lr_mult must be > 0, got 0.0"),
+        ({"num_tags": 3, "init": "normal"}, "init must be one of uniform, xavier, got 'normal'"),
         ({"num_tags": 3, "allowed_transitions": np.ones((3, 2), bool)},
          "allowed_transitions must have shape [3, 3], got [3, 2]"),
         ({"num_tags": 3, "allowed_start": np.ones(3)}, "allowed_start must be a bool array, got dtype float64"),
