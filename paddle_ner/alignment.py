@@ -14,11 +14,22 @@ character, whatever its tokenizer would do with the running text:
   ``[UNK]`` otherwise; everything else the tokenizer drops maps to ``[UNK]``.
   ``ernie-tiny`` is fed this way too (its native tokenizer segments words, FACTS §2), as
   PaddleHub's sequence-labelling demo did.
+
+  How a character finds its vocabulary entry is the mapper's ``lookup`` (``model.char_lookup``):
+  ``"plain"`` is the tokenizer's own ``tokenize`` of the character, as above;
+  ``"sentencepiece_marker"`` is PaddleHub 1.x's ``FullTokenizer(use_sentence_piece_vocab=True)``,
+  which its ``SequenceLabelReader`` used for ernie_tiny: the same basic normalisation (clean-up,
+  lower case, accent stripping: ``É`` -> ``e``), then a word-piece match in which the FIRST piece
+  must be ``"\u2581" + piece`` (sentencepiece's word-start marker) and later pieces are bare (no
+  ``##``). A character ``c`` therefore gets the id of ``"\u2581c"``, or ``[UNK]`` when the
+  vocabulary has no such entry, even if it has ``c`` itself. Characters the normaliser drops take
+  the same placeholders in both lookups (PaddleHub dropped them with their labels).
 * The BiGRU baseline (:class:`CharVocab`): a vocabulary built from the training characters.
 
 Sentences longer than the model's window are cut into overlapping windows
 (:func:`plan_windows`); each character is then tagged by exactly one window, the one in
-which it sits furthest from a cut (:func:`stitch`). Nothing is truncated.
+which it sits furthest from a cut (:func:`stitch`). Nothing is truncated, unless a caller asks
+for PaddleHub 1.x's truncation (``batching.make_examples(truncate=True)``).
 """
 from __future__ import annotations
 
@@ -32,6 +43,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 SPACE_PLACEHOLDERS = ("[unused1]",)
+LOOKUPS = ("plain", "sentencepiece_marker")
+SENTENCEPIECE_MARKER = "\u2581"  # sentencepiece's word-start marker
 
 
 def is_space(char: str) -> bool:
@@ -43,14 +56,23 @@ class TokenizerCharMapper:
 
     ``tokenizer`` is any PaddleNLP BERT-style tokenizer (``tokenize``,
     ``convert_tokens_to_ids``, ``cls_token_id``, ``sep_token_id``, ``pad_token_id``,
-    ``unk_token_id``). Results are cached per distinct character, so a corpus costs one
-    tokenizer call per character type.
+    ``unk_token_id``; ``basic_tokenizer`` too for ``lookup="sentencepiece_marker"``).
+    ``lookup`` is one of :data:`LOOKUPS` (see the module docstring). It is not saved with the
+    mapper: :meth:`save` writes the tokenizer only, and the loader passes it again from the saved
+    model config (``model.char_lookup``). Results are cached per distinct character, so a corpus
+    costs one tokenizer call per character type.
     """
 
     num_special = 2  # [CLS] ... [SEP]
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, lookup: str = "plain"):
+        if lookup not in LOOKUPS:
+            raise ValueError(f"unknown character lookup {lookup!r}; choose one of {', '.join(LOOKUPS)}")
+        if lookup == "sentencepiece_marker" and not hasattr(tokenizer, "basic_tokenizer"):
+            raise ValueError(f"lookup {lookup!r} needs a BERT-style tokenizer with a basic_tokenizer; "
+                             f"{type(tokenizer).__name__} has none")
         self.tokenizer = tokenizer
+        self.lookup = lookup
         self.cls_id = int(tokenizer.cls_token_id)
         self.sep_id = int(tokenizer.sep_token_id)
         self.pad_id = int(tokenizer.pad_token_id)
@@ -67,7 +89,7 @@ class TokenizerCharMapper:
         cached = self._cache.get(char)
         if cached is not None:
             return cached
-        tokens = self.tokenizer.tokenize(char)
+        tokens = self.pieces(char)
         if tokens:
             ident = int(self.tokenizer.convert_tokens_to_ids(tokens[0]))
         elif is_space(char) or all(unicodedata.category(c) == "Cc" for c in char):
@@ -76,6 +98,38 @@ class TokenizerCharMapper:
             ident = self.unk_id
         self._cache[char] = ident
         return ident
+
+    def pieces(self, char: str) -> List[str]:
+        """The vocabulary tokens ``char`` becomes under this mapper's lookup (the first one is its
+        input; none = the normaliser dropped it)."""
+        if self.lookup == "plain":
+            return list(self.tokenizer.tokenize(char))
+        return [piece for word in self.tokenizer.basic_tokenizer.tokenize(char)
+                for piece in self._marker_wordpiece(word)]
+
+    def _marker_wordpiece(self, word: str) -> List[str]:
+        """PaddleHub 1.x's ``WordpieceTokenizer(use_sentence_piece_vocab=True)`` on one word:
+        greedy longest match, the first piece looked up as ``"\u2581" + piece``, later pieces
+        bare; a word with an unmatched rest is one ``[UNK]``."""
+        vocab = self.tokenizer.vocab.token_to_idx
+        unk = self.tokenizer.unk_token
+        if len(word) > 100:  # PaddleHub's max_input_chars_per_word
+            return [unk]
+        pieces, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end]
+                if start == 0:
+                    piece = SENTENCEPIECE_MARKER + piece
+                if piece in vocab:
+                    break
+                end -= 1
+            if end == start:
+                return [unk]
+            pieces.append(piece)
+            start = end
+        return pieces
 
     def encode(self, chars: Sequence[str], start: int = 0, end: Optional[int] = None) -> np.ndarray:
         """Model input for characters ``[start, end)`` of a sentence (a window):

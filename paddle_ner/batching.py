@@ -1,9 +1,11 @@
-"""Sentences -> model examples (windows), length-bucketed batches, and padding.
+"""Sentences -> model examples (windows, or PaddleHub 1.x's truncation), training batch orders,
+and padding.
 
-Batches are padded only to their own longest example. Training batches come from shuffled
-pools of ``pool`` batches that are each sorted by length, so neighbours in a batch have
-similar lengths while the batch order stays random; the whole order is a function of
-(seed, epoch), which is what lets ``--resume`` skip exactly the batches already seen.
+Batches are padded only to their own longest example. Training batches come either from
+shuffled pools of ``pool`` batches that are each sorted by length (:func:`bucket_batches`), so
+neighbours in a batch have similar lengths while the batch order stays random, or in PaddleHub
+1.x's order (:func:`shuffled_batches`). Either order is a function of (seed, epoch), which is
+what lets ``--resume`` skip exactly the batches already seen.
 """
 from __future__ import annotations
 
@@ -34,26 +36,40 @@ class Example:
 
 def make_examples(sentences: Sequence[Sequence[str]], mapper, max_seq_len: int, overlap: int,
                   tags: Optional[Sequence[Sequence[str]]] = None, label_index: Optional[dict] = None,
-                  what: str = "sentences") -> List[Example]:
+                  what: str = "sentences", truncate: bool = False) -> List[Example]:
     """One example per window of each non-empty sentence (one window unless the sentence is
-    longer than ``max_seq_len`` minus the mapper's special positions). Logs how many were split."""
+    longer than ``size = max_seq_len`` minus the mapper's special positions). Logs how many were
+    split.
+
+    ``truncate`` (``model.long_sentences: truncate``, PaddleHub 1.x's reader): a longer sentence
+    gives ONE example instead, its first ``size`` characters and their tags (``[CLS]`` + 126
+    characters + ``[SEP]`` at 128); the rest of it is in no example. The example's ``window``
+    (``Window(0, size, 0, size)``) says which characters it covers. Logs how many were cut."""
     size = max_seq_len - mapper.num_special
     examples: List[Example] = []
-    split = 0
+    long = 0
     for index, chars in enumerate(sentences):
         if not chars:
             continue  # nothing to tag; callers give an empty sentence an empty result
-        windows = plan_windows(len(chars), size, overlap)
-        split += len(windows) > 1
+        if truncate:
+            kept = min(len(chars), size)
+            windows = [Window(0, kept, 0, kept)]
+            long += len(chars) > size
+        else:
+            windows = plan_windows(len(chars), size, overlap)
+            long += len(windows) > 1
         for w in windows:
             labels = None
             if tags is not None:
-                part = window_tags(tags[index], w.start, w.end) if len(windows) > 1 else tags[index]
+                part = window_tags(tags[index], w.start, w.end) if len(windows) > 1 else tags[index][w.start:w.end]
                 labels = np.fromiter((label_index[t] for t in part), dtype=np.int64, count=w.end - w.start)
             examples.append(Example(mapper.encode(chars, w.start, w.end), labels, index, w))
-    if split:
+    if long and truncate:
+        logger.info("%d of %d %s are longer than %d characters and were truncated to their first %d (the rest is "
+                    "neither trained on nor scored)", long, len(sentences), what, size, size)
+    elif long:
         logger.info("%d of %d %s are longer than %d characters and were split into overlapping windows",
-                    split, len(sentences), what, size)
+                    long, len(sentences), what, size)
     return examples
 
 
@@ -76,6 +92,25 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool, seed:
         batches += [chunk[i:i + batch_size].tolist() for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def shuffled_batches(n_examples: int, batch_size: int, seed: int, epoch: int) -> List[List[int]]:
+    """PaddleHub 1.x's training batches for ``epoch`` (0-based): the example list is shuffled IN
+    PLACE by numpy once per epoch, so epoch ``e``'s order is ``e + 1`` successive shuffles of
+    ``range(n_examples)`` drawn from one ``RandomState(seed)`` stream (each epoch permutes the
+    previous one), cut into consecutive batches of ``batch_size``, the last partial batch kept
+    (``paddlehub/reader/nlp_reader.py:199-200, 253-254@v1.5.0``). A pure function of its
+    arguments (no global numpy state), so ``--resume`` rebuilds any epoch's order; it costs
+    ``epoch + 1`` shuffles."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if epoch < 0:
+        raise ValueError(f"epoch must be >= 0, got {epoch}")
+    rng = np.random.RandomState(seed % (2 ** 32))
+    order = list(range(n_examples))
+    for _ in range(epoch + 1):
+        rng.shuffle(order)
+    return [order[i:i + batch_size] for i in range(0, n_examples, batch_size)]
 
 
 def shard(batches: List[List[int]], rank: int, world_size: int) -> List[List[int]]:

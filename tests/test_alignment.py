@@ -125,3 +125,67 @@ def test_char_vocab_bigrams_see_the_real_successor_across_windows(tmp_path):
 def test_min_bigram_frequency_drops_rare_pairs():
     vocab = CharVocab.build([list("ab"), list("ab"), list("cd")], bigrams=True, min_bigram_freq=2)
     assert vocab.bigrams[3:] == ["a\tb", "b\t</s>"]
+
+
+# --- char_lookup: "plain" and "sentencepiece_marker" (PaddleHub 1.x's ernie_tiny reader) ------------------
+
+MARKER_VOCAB = ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]", "[unused1]", "\u2581北", "\u2581京", "\u2581a",
+                "\u2581e", "\u2581ᄒ", "ᅡ", "ᆫ", "北", "京", "大", "a", "b", "##b", "\u2581中国"]
+
+
+@pytest.fixture
+def marker_tokenizer(tmp_path):
+    vocab_file = tmp_path / "vocab.txt"
+    vocab_file.write_text("\n".join(MARKER_VOCAB) + "\n", encoding="utf-8")
+    return PRETRAINED["ernie_tiny"].tokenizer_cls()(str(vocab_file))
+
+
+def test_unknown_lookup_is_refused(marker_tokenizer):
+    with pytest.raises(ValueError, match="sentencepiece_marker"):
+        TokenizerCharMapper(marker_tokenizer, lookup="sentencepiece")
+    assert TokenizerCharMapper(marker_tokenizer).lookup == "plain"
+
+
+def test_sentencepiece_marker_looks_up_only_marker_entries(marker_tokenizer):
+    marker = TokenizerCharMapper(marker_tokenizer, lookup="sentencepiece_marker")
+    plain = TokenizerCharMapper(marker_tokenizer)  # same tokenizer: the caches must not mix
+    index = {t: i for i, t in enumerate(MARKER_VOCAB)}
+    text = "北京大学ABé中 \u3000\x07한"
+    got = marker.encode(list(text))[1:-1].tolist()
+    assert got == [index["\u2581北"], index["\u2581京"],
+                   marker.unk_id,  # 大: bare entry only -> [UNK]
+                   marker.unk_id,  # 学: nothing
+                   index["\u2581a"],  # A: lower-cased first
+                   marker.unk_id,  # B -> b: "b" and "##b" exist, "\u2581b" does not
+                   index["\u2581e"],  # é: accent stripped
+                   marker.unk_id,  # 中: "\u2581中国" is no entry for 中 alone
+                   marker.space_id, marker.space_id, marker.space_id,  # whitespace, control: placeholder, kept
+                   index["\u2581ᄒ"]]  # 한 -> ᄒ ᅡ ᆫ: first piece marked, the others bare
+    assert marker.space_id == index["[unused1]"]
+    assert marker.pieces("한") == ["\u2581ᄒ", "ᅡ", "ᆫ"] and marker.pieces(" ") == []
+    assert plain.encode(list("北大B"))[1:-1].tolist() == [index["北"], index["大"], index["b"]]
+    assert marker.encode(list("北大B"))[1:-1].tolist() == [index["\u2581北"], marker.unk_id, marker.unk_id]
+
+
+@pytest.mark.parametrize("text", MIXED)
+def test_sentencepiece_marker_keeps_one_position_per_character(mapper, text):
+    # Over the stand-in vocabularies (no "\u2581" entries) every character is [UNK] or a placeholder.
+    marker = TokenizerCharMapper(mapper.tokenizer, lookup="sentencepiece_marker")
+    ids = marker.encode(list(text))
+    assert ids.shape == (len(text) + 2,)
+    assert set(ids[1:-1].tolist()) <= {marker.unk_id, marker.space_id}
+
+
+def test_lookup_survives_save_and_load(tmp_path, marker_tokenizer):
+    """The mapper saves only its tokenizer; the lookup comes back from the saved model config."""
+    from paddle_ner.config import ModelConfig
+    from paddle_ner.models import load_mapper, save_metadata
+
+    mapper = TokenizerCharMapper(marker_tokenizer, lookup="sentencepiece_marker")
+    cfg = ModelConfig(name="ernie_tiny", char_lookup="sentencepiece_marker")
+    save_metadata(tmp_path / "model", mapper, cfg, ["O", "B-LOC", "I-LOC"])
+    loaded, loaded_cfg, _ = load_mapper(tmp_path / "model")
+    assert loaded_cfg.char_lookup == loaded.lookup == "sentencepiece_marker"
+    text = list("北京大学A한")
+    assert loaded.encode(text).tolist() == mapper.encode(text).tolist()
+    assert loaded.encode(text).tolist() != TokenizerCharMapper(marker_tokenizer).encode(text).tolist()
