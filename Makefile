@@ -24,7 +24,7 @@ endif
 help:
 	@echo "make demo      train, evaluate and predict with the BiGRU-CRF on data/sample (CPU, minutes)"
 	@echo "make test      run the test suite"
-	@echo "make reproduce the paper's Table I (MODELS=..., SEEDS=..., DATASET=msra|msra_sighan, DATA_DIR=...,"
+	@echo "make reproduce the paper's Table I (RECIPE=paper|ours|\"paper ours\", MODELS=..., SEEDS=..., DATASET=msra|msra_sighan, DATA_DIR=...,"
 	@echo "               PRETRAINED_DIR=..., DEVICE=cpu|gpu, MAX_STEPS=..., RUNS=..., RESULTS=...)"
 	@echo "make bench     training and prediction throughput on this CPU (results/bench.json)"
 	@echo "make install   (re)install $(VENV) with PROFILE=cpu|gpu (now: $(PROFILE)) and PYTHON=$(PYTHON)"
@@ -67,11 +67,13 @@ demo: venv
 	$(PY) -m paddle_ner.predict $(DEMO_RUN) --text "刘晓东表示，南京大学将继续加大投入。"
 	$(PY) -m paddle_ner.predict $(DEMO_RUN) --text "欢迎来到厦门！王芳说，这里的海鲜很好吃。"
 
-# The paper's Table I. MODELS, SEEDS, DATASET (msra = the paper's split, or msra_sighan),
+# The paper's Table I. MODELS, RECIPE (paper = PaddleHub 1.x as the paper ran it, ours, or
+# "paper ours" for both side by side), SEEDS, DATASET (msra = the paper's split, or msra_sighan),
 # DATA_DIR (local data files instead of downloads), PRETRAINED_DIR (one folder per model key
 # with a downloaded checkpoint, instead of downloads), DEVICE (default: the GPU when there is
 # one), MAX_STEPS / MAX_TRAIN_SAMPLES (quick checks only), RUNS and RESULTS (output folders).
 MODELS ?= bigru_crf bert ernie ernie_tiny roberta
+RECIPE ?= paper
 SEEDS ?= 1
 DATASET ?= msra
 DATA_DIR ?=
@@ -82,7 +84,7 @@ MAX_TRAIN_SAMPLES ?=
 RUNS ?=
 RESULTS ?=
 reproduce: venv
-	$(PY) -m paddle_ner.reproduce --models $(MODELS) --seeds $(SEEDS) --dataset $(DATASET) \
+	$(PY) -m paddle_ner.reproduce --models $(MODELS) --recipes $(RECIPE) --seeds $(SEEDS) --dataset $(DATASET) \
 		$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(PRETRAINED_DIR),--pretrained-dir $(PRETRAINED_DIR)) \
 		$(if $(DEVICE),--device $(DEVICE)) $(if $(MAX_STEPS),--max-steps $(MAX_STEPS)) \
 		$(if $(MAX_TRAIN_SAMPLES),--max-train-samples $(MAX_TRAIN_SAMPLES)) \

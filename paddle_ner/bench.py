@@ -184,9 +184,10 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     from paddle_ner.predictor import DynamicEngine, InferenceEngine, tag_sentences
 
     from paddle_ner.compat import use_cpu_cores
+    from paddle_ner.models.registry import cpu_single_thread
 
     reset_peak_rss()
-    use_cpu_cores(key)  # again: the previous model's paddle.inference run left this thread at one
+    use_cpu_cores(cpu_single_thread(key))  # again: the previous model's paddle.inference run left this thread at one
     cfg, (tagger, mapper) = build(key, size, workdir, args.seed, sentences)
     special = key != "bigru_crf"
     tagger.train()
@@ -233,7 +234,7 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     row["predict"] = {}
     outputs = {}
     for name, engine in engines.items():
-        use_cpu_cores(key)
+        use_cpu_cores(cpu_single_thread(key))
         tag_sentences(engine, mapper, LABELS, predict_sentences[:8], cfg.max_seq_len, cfg.window_overlap, 64)
         start = time.perf_counter()
         outputs[name] = tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len,
@@ -322,8 +323,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     paddle.set_device("cpu")
     from paddle_ner.compat import use_cpu_cores
+    from paddle_ner.models.registry import cpu_single_thread
 
-    threads = {key: use_cpu_cores(key) for key in args.models}
+    threads = {key: use_cpu_cores(cpu_single_thread(key)) for key in args.models}
     corpus_path, sentences = load_sentences(args)
     predict = sentences[-args.predict_sentences:]
     rows = []

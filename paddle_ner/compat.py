@@ -22,27 +22,26 @@ def quiet_paddlenlp(level: int = logging.WARNING) -> None:
     logger.set_level(logging.getLevelName(level))
 
 
-def use_cpu_cores(model: str, processes: int = 1) -> int:
-    """Set Paddle's CPU math threads for dygraph work on ``model``; returns the count.
+def use_cpu_cores(single_thread: bool, processes: int = 1) -> int:
+    """Set Paddle's CPU math threads for dygraph work; returns the count.
 
     Dygraph on CPU runs its GEMMs on one thread unless told otherwise. Transformer encoders get
     this process's share of the cores (a [848, 768] x [768, 3072] matmul: 45 GFLOP/s on one
-    thread, 87 on two; full BERT training 48 -> 80 tokens/s, this 2-core machine). The BiGRU
-    keeps one: its per-time-step GEMMs are too small to split (training 101 ms/step on one
-    thread, 379 on two). ``PADDLE_NER_THREADS`` overrides both (not ``OMP_NUM_THREADS``:
-    ``import paddle`` sets that to 1 itself). Running a ``paddle.inference`` predictor resets
-    the calling thread to one math thread (93 -> 46 GFLOP/s), so a process that mixes the two
-    calls this again. ``paddle.base.core`` exists in 2.6 and 3.x."""
+    thread, 87 on two; full BERT training 48 -> 80 tokens/s, this 2-core machine). A model whose
+    per-step GEMMs are too small to split (the BiGRU: training 101 ms/step on one thread, 379 on
+    two; see ``registry.cpu_single_thread``) keeps one. ``PADDLE_NER_THREADS`` overrides both
+    (not ``OMP_NUM_THREADS``: ``import paddle`` sets that to 1 itself). Running a
+    ``paddle.inference`` predictor resets the calling thread to one math thread (93 -> 46
+    GFLOP/s), so a process that mixes the two calls this again. ``paddle.base.core`` exists in
+    2.6 and 3.x."""
     import os
 
     from paddle.base import core
 
-    from paddle_ner.models.registry import BASELINE
-
     env = os.environ.get("PADDLE_NER_THREADS", "")
     if env.isdigit() and int(env) > 0:
         threads = int(env)
-    elif model == BASELINE:
+    elif single_thread:
         threads = 1
     else:
         threads = max(1, (os.cpu_count() or 1) // max(1, processes))

@@ -31,34 +31,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     quiet_imports()
     args = build_parser().parse_args(argv)
 
-    from paddle_ner.config import from_dict
     from paddle_ner.predictor import find_model_dir
+    from paddle_ner.runs import read_run
 
     model_dir = find_model_dir(args.run_dir)
-    run_json, config_yaml = args.run_dir / "run.json", args.run_dir / "config.yaml"
-    if not run_json.is_file() or not config_yaml.is_file():
-        raise UsageError(f"{args.run_dir}: not a training run directory (needs run.json and config.yaml)")
-    import yaml
-
-    from paddle_ner.integrity import read_json
-
-    try:
-        cfg = from_dict(yaml.safe_load(config_yaml.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError) as err:
-        raise UsageError(f"{config_yaml}: corrupt ({type(err).__name__}); it is the run's resolved config, "
-                         f"rewrite it or retrain") from None
-    saved_argv = read_json(run_json).get("argv")
-    if not isinstance(saved_argv, list):
-        raise UsageError(f"{run_json}: corrupt, has no saved command line")
+    cfg, saved_argv, _ = read_run(args.run_dir)
     corpus = load_split(args, cfg, saved_argv)
 
+    from paddle_ner.compat import use_cpu_cores
     from paddle_ner.metrics import format_report
     from paddle_ner.models import load_model
-    from paddle_ner.trainer import evaluate
+    from paddle_ner.models.registry import cpu_single_thread
+    from paddle_ner.scoring import evaluate
 
-    from paddle_ner.compat import use_cpu_cores
-
-    use_cpu_cores(cfg.model.name)
+    use_cpu_cores(cpu_single_thread(cfg.model.name))
     tagger, mapper, _, labels = load_model(model_dir)
     result = evaluate(tagger, mapper, labels, corpus, cfg)
     if args.json:
@@ -71,14 +57,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def load_split(args, cfg, saved_argv: List[str]):
     from paddle_ner.data import read_corpus
-    from paddle_ner.train import build_parser, load_data
+    from paddle_ner.runs import data_arguments, load_run_data
 
     if args.file:
         return read_corpus(args.file, format=cfg.data.format, scheme=cfg.data.scheme, strict=cfg.data.strict)
-    run_args = build_parser().parse_args(saved_argv)
+    run_args = data_arguments(saved_argv)
     if args.data_dir:
         run_args.data_dir = args.data_dir
-    splits = load_data(run_args, cfg, splits=(args.split,))
+    splits = load_run_data(run_args, cfg, splits=(args.split,))
     corpus = getattr(splits, args.split)
     if corpus is None:
         raise UsageError(f"the run's data has no {args.split} split; pass --file")

@@ -148,10 +148,11 @@ class Predictor:
             from paddle_ner.models import load_model
 
             from paddle_ner.compat import use_cpu_cores
+            from paddle_ner.models.registry import cpu_single_thread
 
             tagger, mapper, cfg, labels = load_model(model_dir)
             if device == "cpu":
-                use_cpu_cores(cfg.name)
+                use_cpu_cores(cpu_single_thread(cfg.name))
             runner = DynamicEngine(tagger)
         elif engine == "inference":
             from paddle_ner.integrity import verify

@@ -34,18 +34,18 @@ DEFAULT_MODEL = "ernie"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from paddle_ner.data import DATASETS
+    from paddle_ner.config import RECIPES
     from paddle_ner.models.registry import MODEL_KEYS
+    from paddle_ner.runs import add_data_arguments
 
     p = argparse.ArgumentParser(prog="python -m paddle_ner.train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=MODEL_KEYS, help=f"system to train (default: the config's, else {DEFAULT_MODEL})")
-    p.add_argument("--dataset", choices=sorted(DATASETS), help="named dataset (default: the config's data.dataset, msra)")
-    p.add_argument("--data-dir", help="directory holding the dataset's files, instead of downloading them")
-    p.add_argument("--train", help="custom training file (replaces the named dataset)")
-    p.add_argument("--dev", help="custom dev file")
-    p.add_argument("--test", help="custom test file")
-    p.add_argument("--config", type=Path, help="YAML config (default configs/<model>.yaml)")
+    add_data_arguments(p)
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="ours",
+                   help="ours (default: configs/<model>.yaml) or paper (configs/paper/<model>.yaml: PaddleHub "
+                        "1.x exactly, as the paper ran it)")
+    p.add_argument("--config", type=Path, help="YAML config (default: the recipe's configs/[paper/]<model>.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value, e.g. --set train.lr=3e-5 (repeatable)")
     p.add_argument("--output", type=Path, help="run directory (default runs/<model>-<dataset>-seed<seed>)")
@@ -55,7 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-samples", type=int, help="train on the first N training sentences only")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --output with its saved command line")
-    p.add_argument("--cache-dir", help="download cache (default $PADDLE_NER_CACHE or ~/.cache/paddle_ner)")
     return p
 
 
@@ -125,7 +124,7 @@ def load_run_config(args):
     model = args.model
     path = args.config
     if path is None:
-        path = model_config_path(model or DEFAULT_MODEL)
+        path = model_config_path(model or DEFAULT_MODEL, args.recipe)
     cfg = load_config(path, args.set)
     if model is not None:
         cfg.model.name = model
@@ -135,14 +134,6 @@ def load_run_config(args):
     if args.dataset:
         cfg.data.dataset = args.dataset
     return cfg
-
-
-def load_data(args, cfg, splits=("train", "dev", "test")):
-    from paddle_ner.data import load_splits
-
-    return load_splits(cfg.data.dataset, data_dir=args.data_dir, train=args.train, dev=args.dev, test=args.test,
-                       cache_dir=args.cache_dir, strict=cfg.data.strict, splits=splits, format=cfg.data.format,
-                       scheme=cfg.data.scheme)
 
 
 def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info: dict, device: str,
@@ -161,6 +152,7 @@ def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info
         "device_name": device_name(device),
         "world_size": world_size,
         "seed": args.seed,
+        "recipe": args.recipe if args.config is None else f"custom ({args.config})",
         "data": data_info,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -212,7 +204,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddle_ner.data import LabelVocab
     from paddle_ner.metrics import format_report
     from paddle_ner.models import build_model, load_model
-    from paddle_ner.trainer import Trainer, evaluate, plot_curves
+    from paddle_ner.runs import load_run_data
+    from paddle_ner.scoring import evaluate
+    from paddle_ner.trainer import Trainer, plot_curves
 
     device = pick_device(args.device)
     paddle.set_device(device)
@@ -224,8 +218,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     cfg = load_run_config(args)
     if device == "cpu":
         from paddle_ner.compat import use_cpu_cores
+        from paddle_ner.models.registry import cpu_single_thread
 
-        use_cpu_cores(cfg.model.name, world_size)
+        use_cpu_cores(cpu_single_thread(cfg.model.name), world_size)
     run_dir = args.output or Path("runs") / f"{cfg.model.name}-{args.train and 'custom' or cfg.data.dataset}-seed{args.seed}"
     if not args.resume and ((run_dir / "checkpoint").exists() or (run_dir / "checkpoint.old").exists()):
         raise UsageError(f"{run_dir} already holds a run; continue it with --resume --output {run_dir}, "
@@ -247,7 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             logger.warning("%s has no complete checkpoint (the run stopped before its first one); starting it "
                            "again from step 0", run_dir)
 
-    splits = load_data(args, cfg)
+    splits = load_run_data(args, cfg)
     train_corpus = splits.train
     if args.max_train_samples is not None:
         train_corpus.sentences = train_corpus.sentences[:args.max_train_samples]
@@ -266,7 +261,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     index = {label: i for i, label in enumerate(labels.labels)}
     examples = make_examples([s.chars for s in train_corpus.sentences], mapper, cfg.model.max_seq_len,
                              cfg.model.window_overlap, tags=[s.tags for s in train_corpus.sentences],
-                             label_index=index, what="training sentences")
+                             label_index=index, what="training sentences",
+                             truncate=cfg.model.long_sentences == "truncate")
     writer = visualdl_writer(run_dir) if rank == 0 else None
     trainer = Trainer(tagger, mapper, labels.labels, cfg, run_dir, examples, splits.dev, seed=args.seed,
                       max_steps=args.max_steps, device=device, rank=rank, world_size=world_size, writer=writer)

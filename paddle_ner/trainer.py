@@ -1,10 +1,12 @@
 """The training loop: optimiser and schedule, dev evaluation, best model by dev F1, exact resume.
 
-One step = one length-bucketed batch: forward through ``Tagger.forward(ids, lengths, labels)``
-(the loss), backward, clip, optimiser and scheduler step. The loss is read back from the
-device only every ``train.log_every`` steps, for the progress bar. Dev is evaluated every
-``train.eval_every`` steps and at each epoch end; the best model by dev micro F1 is written to
-``RUN_DIR/model`` and a resumable checkpoint to ``RUN_DIR/checkpoint``, each into a temporary
+One step = one batch (``train.batching``: length-bucketed, or PaddleHub's shuffled order):
+forward through ``Tagger.forward(ids, lengths, labels)`` (the loss), backward, clip, optimiser
+and scheduler step (paddle_ner/optim.py). The loss is read back from the device only every
+``train.log_every`` steps, for the progress bar. Dev is evaluated every ``train.eval_every``
+steps, after the last one, and at each epoch end when ``train.eval_at_epoch_end``; the best
+model by ``train.select_by`` (strictly better) is written to ``RUN_DIR/model`` and a resumable
+checkpoint to ``RUN_DIR/checkpoint``, each into a temporary
 directory that is sealed with a manifest and then replaces the old one (integrity.py), so a
 crash never leaves half a model and a half-written checkpoint is never resumed from.
 
@@ -29,58 +31,16 @@ from typing import Callable, List, Optional, Sequence
 
 import paddle
 
-from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard
+from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard, shuffled_batches
 from paddle_ner.config import Config
 from paddle_ner.crf import SCORE_LIMIT
 from paddle_ner.errors import NonFiniteScores, RunError, UsageError
 from paddle_ner.integrity import read_json, recover, verify, write_dir, write_manifest
-from paddle_ner.metrics import batch_averaged_prf, entity_prf
 from paddle_ner.models import save_model
-from paddle_ner.predictor import DynamicEngine, tag_sentences
+from paddle_ner.optim import build_optimizer
+from paddle_ner.scoring import evaluate
 
 logger = logging.getLogger(__name__)
-
-NO_DECAY = ("bias", "norm")  # AdamW skips biases and LayerNorm scales, as BERT's optimiser did
-
-
-def lr_factor(schedule: str, warmup: int, total: int) -> Callable[[int], float]:
-    """LR multiplier per step: 0 -> 1 linearly over ``warmup`` steps, then ``linear``: 1 -> 0
-    linearly at ``total`` (BERT's and PaddleHub's schedule) or ``constant``: 1."""
-    if schedule not in ("linear", "constant"):
-        raise ValueError(f"train.schedule must be linear or constant, got {schedule!r}")
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return step / max(1, warmup)
-        if schedule == "constant":
-            return 1.0
-        return max(0.0, (total - step) / max(1, total - warmup))
-    return factor
-
-
-def build_optimizer(model: paddle.nn.Layer, cfg: Config, total_steps: int):
-    """(optimizer, scheduler). AdamW (decoupled weight decay, none on biases and norms) or Adam,
-    global-norm clipping, linear warmup then linear decay over ``total_steps``."""
-    train = cfg.train
-    warmup = int(total_steps * train.warmup_proportion)
-    scheduler = paddle.optimizer.lr.LambdaDecay(train.lr, lr_factor(train.schedule, warmup, total_steps))
-    params = [p for p in model.parameters() if not p.stop_gradient]
-    clip = paddle.nn.ClipGradByGlobalNorm(train.max_grad_norm) if train.max_grad_norm > 0 else None
-    sparse = cfg.model.sparse_embeddings and cfg.model.name == "bigru_crf"
-    if sparse and train.optimizer != "adam":
-        raise ValueError("model.sparse_embeddings needs train.optimizer=adam (Paddle's AdamW has no sparse update)")
-    if train.optimizer == "adamw":
-        decay = {p.name for n, p in model.named_parameters() if not any(k in n.lower() for k in NO_DECAY)}
-        optimizer = paddle.optimizer.AdamW(learning_rate=scheduler, parameters=params, weight_decay=train.weight_decay,
-                                           apply_decay_param_fun=lambda name: name in decay, grad_clip=clip)
-    elif train.optimizer == "adam":
-        # lazy_mode: sparse (row) gradients update only their rows' moments, as TF's LazyAdam.
-        optimizer = paddle.optimizer.Adam(learning_rate=scheduler, parameters=params, grad_clip=clip,
-                                          lazy_mode=sparse)
-    else:
-        raise ValueError(f"train.optimizer must be adamw or adam, got {train.optimizer!r}")
-    return optimizer, scheduler
-
 
 @dataclass
 class TrainState:
@@ -96,21 +56,8 @@ class TrainState:
     finished: bool = False
 
 
-def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg: Config) -> dict:
-    """Both metric conventions on one split: corpus micro (seqeval-exact, with per-type rows)
-    and PaddleHub 1.x batch-averaged over consecutive batches of ``train.batch_size``
-    sentences in file order, as Table I was computed."""
-    start = time.time()
-    sentences = [s.chars for s in corpus.sentences]
-    gold = [s.tags for s in corpus.sentences]
-    pred = tag_sentences(DynamicEngine(tagger), mapper, labels, sentences, cfg.model.max_seq_len,
-                         cfg.model.window_overlap, cfg.train.eval_batch_size)
-    return {
-        "micro": entity_prf(gold, pred),
-        "batch_averaged": batch_averaged_prf(gold, pred, cfg.train.batch_size),
-        "sentences": len(sentences),
-        "seconds": round(time.time() - start, 2),
-    }
+# train.select_by -> (convention, metric) of the dev result that selects the best model.
+SELECT_BY = {"micro_f1": ("micro", "f1"), "batch_averaged_f1": ("batch_averaged", "f1")}
 
 
 class Trainer:
@@ -143,7 +90,7 @@ class Trainer:
             raise ValueError(f"nothing to train: {len(self.examples)} examples make {steps_per_epoch} batches per "
                              f"rank for {world_size} rank(s)")
         self.steps_per_epoch = steps_per_epoch
-        self.optimizer, self.scheduler = build_optimizer(tagger, cfg, self.total_steps)
+        self.optimizer, self.scheduler = build_optimizer(tagger, cfg, self.schedule_steps())
         self.amp = cfg.train.amp and device == "gpu"
         self.scaler = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15) if self.amp else None
         self.state = TrainState()
@@ -154,11 +101,23 @@ class Trainer:
                            "entity P/R/F1 will be 0; if the files do have entities, check --format and "
                            "--set data.scheme=...")
 
+    def schedule_steps(self) -> int:
+        """The steps the learning-rate schedule spans (``train.schedule_steps``)."""
+        train = self.cfg.train
+        if train.schedule_steps == "examples":  # PaddleHub's max_train_steps (per rank)
+            return max(1, train.epochs * len(self.examples) // (train.batch_size * self.world_size))
+        return self.total_steps
+
     # ------------------------------------------------------------------ batches
 
     def _batches(self, epoch: int) -> List[List[int]]:
-        batches = bucket_batches(self.sizes, self.cfg.train.batch_size, shuffle=True, seed=self.seed, epoch=epoch,
-                                 pool=self.cfg.train.bucket_pool)
+        """This rank's batches of ``epoch`` (example indices), a function of (seed, epoch)."""
+        train = self.cfg.train
+        if train.batching == "shuffle":
+            batches = shuffled_batches(len(self.sizes), train.batch_size, seed=self.seed, epoch=epoch)
+        else:
+            batches = bucket_batches(self.sizes, train.batch_size, shuffle=True, seed=self.seed, epoch=epoch,
+                                     pool=train.bucket_pool)
         return shard(batches, self.rank, self.world_size)
 
     def padding_waste(self) -> float:
@@ -250,17 +209,22 @@ class Trainer:
             self._diverged(f"step {step}: the model's scores on dev are NaN, inf or beyond {SCORE_LIMIT:g} "
                            f"(largest |weight| {self._largest_weight():.3g}): training diverged")
         self.tagger.train()
-        f1 = result["micro"]["f1"]
-        self.state.history.append({"step": step, "dev_f1": f1, "dev_precision": result["micro"]["precision"],
+        convention, metric = SELECT_BY[self.cfg.train.select_by]
+        f1 = result[convention][metric]
+        self.state.history.append({"step": step, "dev_f1": result["micro"]["f1"],
+                                   "dev_precision": result["micro"]["precision"],
                                    "dev_recall": result["micro"]["recall"],
-                                   "dev_f1_batch_averaged": result["batch_averaged"]["f1"]})
-        improved = f1 > self.state.best_f1
+                                   "dev_f1_batch_averaged": result["batch_averaged"]["f1"],
+                                   "dev_precision_batch_averaged": result["batch_averaged"]["precision"],
+                                   "dev_recall_batch_averaged": result["batch_averaged"]["recall"]})
+        improved = f1 > self.state.best_f1  # strictly: a tie keeps the earlier model, as PaddleHub did
         if improved:
             self.state.best_f1, self.state.best_step = f1, step
             self._save_best()
         logger.info("step %d: dev P/R/F1 %.2f/%.2f/%.2f (batch-averaged F1 %.2f)%s", step,
-                    100 * result["micro"]["precision"], 100 * result["micro"]["recall"], 100 * f1,
-                    100 * result["batch_averaged"]["f1"], ", best so far: saved" if improved else "")
+                    100 * result["micro"]["precision"], 100 * result["micro"]["recall"], 100 * result["micro"]["f1"],
+                    100 * result["batch_averaged"]["f1"],
+                    f", best so far by {self.cfg.train.select_by}: saved" if improved else "")
         self._scalar("dev/f1", f1, step)
         return f1
 
@@ -369,7 +333,8 @@ class Trainer:
                     bar.update(1)
                     end_of_epoch = b + 1 == len(batches)
                     last = step == self.total_steps
-                    evaluate_now = (cfg.eval_every and step % cfg.eval_every == 0) or end_of_epoch or last
+                    evaluate_now = ((cfg.eval_every and step % cfg.eval_every == 0)
+                                    or (end_of_epoch and cfg.eval_at_epoch_end) or last)
                     if step % cfg.log_every == 0 or last or evaluate_now:
                         # the one device sync per window; also the NaN/inf check, before any save
                         mean_loss = self._finite_mean(window_losses)
@@ -381,13 +346,13 @@ class Trainer:
                         self._scalar("train/loss", mean_loss, step)
                         self._scalar("train/lr", lr, step)
                         window_losses, window_tokens, window_start = [], 0, time.time()
+                    if end_of_epoch:
+                        self.state.epoch += 1
+                        self.state.batch_in_epoch = 0
                     if evaluate_now:
                         self._check_weights()
                         self.state.train_seconds = time.time() - started
                         self.evaluate_dev()
-                        if end_of_epoch:
-                            self.state.epoch += 1
-                            self.state.batch_in_epoch = 0
                         self.save_checkpoint()
                     if last or self._should_stop():
                         break

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, make_env
 
 VENV = Path(sys.prefix)
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -28,7 +28,7 @@ def journey_commands():
 @pytest.mark.skipif(not (VENV / ".paddle-ner-profile").is_file(),
                     reason="not running in a venv made by `make install`")
 def test_readme_offline_reproduce_journey(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = make_env()
     profile = (VENV / ".paddle-ner-profile").read_text().split()[0]
     standins, make_out = None, None
     for words in journey_commands():
@@ -50,10 +50,12 @@ def test_readme_offline_reproduce_journey(tmp_path):
     assert first.startswith(f"make: {VENV} ({profile} profile): paddlepaddle"), first
     assert "install:" not in make_out and "tools/install.sh" not in make_out
     table = json.loads((tmp_path / "results" / "table1.json").read_text())
-    assert sorted(table["systems"]) == ["bert", "bigru_crf", "ernie", "ernie_tiny", "roberta"]
-    for key, row in table["systems"].items():
+    assert sorted((r["model"], r["recipe"]) for r in table["rows"]) == [
+        (m, "paper") for m in ("bert", "bigru_crf", "ernie", "ernie_tiny", "roberta")]
+    for row in table["rows"]:
+        key = row["model"]
         assert row["device"] == ["cpu"], key
-        run = json.loads((tmp_path / "runs" / "sample" / f"{key}-seed1" / "run.json").read_text())
+        run = json.loads((tmp_path / "runs" / "sample" / "paper" / f"{key}-seed1" / "run.json").read_text())
         if key != "bigru_crf":  # each system trained from its own stand-in, not a download
             assert f"model.pretrained={tmp_path / 'standins' / key}" in run["argv"]
     assert "| BERT-base |" in (tmp_path / "results" / "table1.md").read_text()

@@ -155,7 +155,7 @@ def test_window_overlap_must_fit(standin):
 
 def test_sparse_embeddings_need_adam(standin):
     from paddle_ner.config import Config
-    from paddle_ner.trainer import build_optimizer
+    from paddle_ner.optim import build_optimizer
 
     (tagger, _), model_cfg = _build("bigru_crf+bigrams", standin)
     cfg = Config(model=model_cfg)

@@ -36,7 +36,7 @@ def test_notebook_runs_end_to_end_in_tiny_mode(tmp_path, monkeypatch):
     NotebookClient(notebook, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     table = json.loads((tmp_path / "results" / "table1.json").read_text())
-    assert sorted(table["systems"]) == sorted(["bigru_crf", "bert", "ernie", "ernie_tiny", "roberta"])
+    assert sorted(r["model"] for r in table["rows"]) == sorted(["bigru_crf", "bert", "ernie", "ernie_tiny", "roberta"])
     assert (tmp_path / "results" / "table1.png").stat().st_size > 0
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("text/markdown" in o.get("data", {}) for o in outputs)

@@ -1,7 +1,8 @@
-"""Encoders: a character sequence in, one hidden vector per character out.
+"""Encoders: a character sequence in, one hidden vector per model position out.
 
-Every encoder takes ``(input_ids, lengths)`` and returns ``[B, T, H]`` for the T character
-positions only, so ``[CLS]``, ``[SEP]`` and padding never reach the FC + CRF head.
+Every encoder takes ``(input_ids, lengths)`` and returns ``[B, T + num_special, H]``: the
+pretrained ones ``[CLS]`` c_1..c_T ``[SEP]`` (``num_special = 2``), the BiGRU c_1..c_T. The
+head (``Tagger``) decides which positions reach the FC + CRF.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import paddle.nn as nn
 
 class PretrainedEncoder(nn.Layer):
     """Wraps a PaddleNLP BERT/ERNIE/RoBERTa model whose input is ``[CLS] chars [SEP] pad``."""
+
+    num_special = 2  # [CLS] ... [SEP]
 
     def __init__(self, model):
         super().__init__()
@@ -23,12 +26,11 @@ class PretrainedEncoder(nn.Layer):
 
     def forward(self, input_ids, lengths):
         """input_ids [B, T + 2] int64 (``[CLS]`` c_1..c_n ``[SEP]`` then padding); lengths [B]
-        int64 = n. Returns [B, T, H], the positions of c_1..c_T."""
+        int64 = n. Returns [B, T + 2, H], every position."""
         width = paddle.shape(input_ids)[1]
         positions = paddle.arange(width, dtype="int64").unsqueeze(0)  # shape: [1, T + 2]
         mask = (positions < (lengths + 2).unsqueeze(1)).astype("int64")  # shape: [B, T + 2]
-        hidden = self.model(input_ids, attention_mask=mask)[0]  # shape: [B, T + 2, H]
-        return hidden[:, 1:-1]  # shape: [B, T, H]
+        return self.model(input_ids, attention_mask=mask)[0]  # shape: [B, T + 2, H]
 
 
 class BiGRUEncoder(nn.Layer):
@@ -51,6 +53,8 @@ class BiGRUEncoder(nn.Layer):
         self.gru = nn.GRU(emb_dim + (bigram_dim if bigram_dim > 0 else 0), hidden_size, num_layers=num_layers,
                           direction="bidirectional", weight_ih_attr=gru_attr(), weight_hh_attr=gru_attr())
         self.hidden_size = 2 * hidden_size
+
+    num_special = 0  # the input is the characters alone
 
     def forward(self, input_ids, lengths):
         """input_ids [B, T] int64 (or [B, T, 2]: character, bigram), lengths [B] int64 ->

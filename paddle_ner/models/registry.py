@@ -52,8 +52,9 @@ PRETRAINED: Dict[str, EncoderSpec] = {
         "ernie-tiny", "ErnieModel", "ErnieConfig", "ErnieTokenizer",
         "paddlenlp.transformers.ernie.configuration", "ERNIE_PRETRAINED_INIT_CONFIGURATION",
         # ErnieTinyTokenizer segments words first (FACTS §2); labels are per character, so
-        # ernie-tiny reads its vocab.txt one character at a time through ErnieTokenizer, as
-        # PaddleHub's sequence-labelling demo fed it.
+        # ernie-tiny reads its vocab.txt one character at a time through ErnieTokenizer. How a
+        # character is looked up is model.char_lookup: plainly (ours), or only as "\u2581c", as
+        # PaddleHub 1.x's FullTokenizer(use_sentence_piece_vocab=True) did (the paper recipe).
         note="character-level input through ErnieTokenizer over ernie-tiny's vocab.txt",
     ),
     "roberta": EncoderSpec(
@@ -64,6 +65,12 @@ PRETRAINED: Dict[str, EncoderSpec] = {
 
 BASELINE = "bigru_crf"
 MODEL_KEYS = (BASELINE,) + tuple(PRETRAINED)
+
+
+def cpu_single_thread(key: str) -> bool:
+    """Whether ``--model key`` trains faster on one CPU math thread (``compat.use_cpu_cores``):
+    the BiGRU's per-time-step GEMMs are too small to split across cores."""
+    return key == BASELINE
 
 
 def check_model_key(key: str) -> str:

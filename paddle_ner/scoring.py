@@ -1,0 +1,75 @@
+"""Scoring a tagger on a corpus in both metric conventions (training's dev evaluation, the
+final dev/test report, ``python -m paddle_ner.evaluate``).
+
+* **micro**: corpus-level entity P/R/F1 (seqeval-exact) of every character of every sentence,
+  tagged through overlapping windows as prediction does: nothing is truncated.
+* **batch_averaged**: PaddleHub 1.x's convention, over the sequences as the model's recipe sees
+  them in training (``model.long_sentences``: whole sentences, or the first ``max_seq_len - 2``
+  characters; with ``model.crf_specials`` the ``[CLS]``/``[SEP]`` positions too, gold ``O``),
+  in consecutive batches of ``train.batch_size`` in file order, weighted by
+  ``train.batch_weighting``. With the paper's recipe that is exactly what PaddleHub printed.
+"""
+from __future__ import annotations
+
+import time
+from typing import Dict, List, Sequence, Tuple
+
+from paddle_ner.metrics import batch_averaged_prf, entity_prf, get_entities
+
+Tags = List[str]
+
+
+def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg) -> dict:
+    """``{"micro", "batch_averaged", "sentences", "seconds"}`` (and ``"truncation"`` when the
+    recipe truncates: how many gold entities the batch-averaged view cannot see)."""
+    from paddle_ner.predictor import DynamicEngine, tag_sentences
+
+    start = time.time()
+    sentences = [s.chars for s in corpus.sentences]
+    gold = [list(s.tags) for s in corpus.sentences]
+    pred = tag_sentences(DynamicEngine(tagger), mapper, labels, sentences, cfg.model.max_seq_len,
+                         cfg.model.window_overlap, cfg.train.eval_batch_size)
+    result = {"micro": entity_prf(gold, pred)}
+    view_gold, view_pred = gold, pred
+    if cfg.model.long_sentences == "truncate":
+        limit = cfg.model.max_seq_len - mapper.num_special
+        view_gold, view_pred = truncated_view(tagger, mapper, labels, corpus, cfg)
+        result["truncation"] = {"characters": limit, **entities_beyond(gold, limit)}
+    result["batch_averaged"] = batch_averaged_prf(view_gold, view_pred, cfg.train.batch_size,
+                                                  weighting=cfg.train.batch_weighting)
+    result.update(sentences=len(sentences), seconds=round(time.time() - start, 2))
+    return result
+
+
+def truncated_view(tagger, mapper, labels: Sequence[str], corpus, cfg) -> Tuple[List[Tags], List[Tags]]:
+    """(gold, predicted) tags of each sentence as PaddleHub's reader and CRF saw it: its first
+    ``max_seq_len - 2`` characters, with ``O`` at ``[CLS]`` and ``[SEP]`` (gold) and the
+    decoder's tags there (predicted) when the tagger puts them in its CRF."""
+    import paddle
+
+    from paddle_ner.batching import bucket_batches, iterate, make_examples
+    from paddle_ner.predictor import check_scores
+
+    sentences = [s.chars for s in corpus.sentences]
+    examples = make_examples(sentences, mapper, cfg.model.max_seq_len, cfg.model.window_overlap, truncate=True)
+    batches = bucket_batches([len(e.ids) for e in examples], cfg.train.eval_batch_size, shuffle=False)
+    special = ["O"] if tagger.specials else []
+    decoded: Dict[int, Tags] = {}
+    tagger.eval()
+    with paddle.no_grad():
+        for batch, (ids, lengths, _) in iterate(examples, batches, mapper.pad_id):
+            scores, paths, crf_lengths = tagger.decode_crf(paddle.to_tensor(ids), paddle.to_tensor(lengths))
+            check_scores(scores.numpy())
+            paths, crf_lengths = paths.numpy(), crf_lengths.numpy()
+            for row, index in enumerate(batch):
+                decoded[examples[index].sentence] = [labels[i] for i in paths[row, :crf_lengths[row]]]
+    limit = cfg.model.max_seq_len - mapper.num_special
+    gold = [special + list(s.tags[:limit]) + special for s in corpus.sentences]
+    pred = [decoded.get(i, special + special) for i in range(len(sentences))]  # an empty sentence: no example
+    return gold, pred
+
+
+def entities_beyond(gold: Sequence[Tags], limit: int) -> dict:
+    """Gold entities that do not lie wholly within the first ``limit`` characters."""
+    spans = [(start, end) for tags in gold for _, start, end in get_entities(tags)]
+    return {"gold_entities": len(spans), "gold_entities_beyond": sum(end >= limit for _, end in spans)}  # end inclusive
