@@ -327,20 +327,9 @@ def test_seqeval_strict_iob2_disagrees_on_the_edge_cases():
 # ---------------------------------------------------------------------------------------------
 
 
-def _paddle_chunk_eval():
-    """Paddle's chunk_eval op in eager mode, IOB with 3 chunk types (skip if unavailable)."""
-    paddle = pytest.importorskip("paddle")
-    op = getattr(paddle._C_ops, "chunk_eval", None)  # Paddle 3.x
-    if op is not None:
-        return paddle, lambda inf, lab, lens: op(inf, lab, lens, 3, "IOB", [])
-    legacy = getattr(getattr(paddle, "_legacy_C_ops", None), "chunk_eval", None)  # Paddle 2.6
-    if legacy is None:
-        pytest.skip("this Paddle build exposes no chunk_eval op")
-    return paddle, lambda inf, lab, lens: legacy(
-        inf, lab, lens, "num_chunk_types", 3, "chunk_scheme", "IOB", "excluded_chunk_types", [])
-
-
 def test_installed_paddle_chunk_eval_reproduces_the_paddle_1_8_numbers():
+    from test_metrics import _paddle_chunk_eval
+
     # The op has not changed since Paddle 1.8.5: fed the fixture's ids (padded with O, with
     # explicit lengths instead of LoD), it returns the recorded per-batch outputs bit for bit.
     paddle, chunk_eval = _paddle_chunk_eval()

@@ -2,7 +2,6 @@
 reproduce` on the CPU. It runs in the venv this suite runs in (CI: both profiles), and proves
 that after an install the reproduce target runs the package, not the installer."""
 import json
-import os
 import re
 import shlex
 import subprocess
