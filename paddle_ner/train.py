@@ -159,6 +159,14 @@ def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info
     write_text(run_dir / "run.json", json.dumps(run, indent=2, ensure_ascii=False, default=str))
 
 
+def record_init(run_dir: Path, record: dict) -> None:
+    """Add where the initial weights came from (``model.init_from``: files, SHA-256, coverage)
+    to ``run.json``, which is written before the model is built."""
+    run = read_json(run_dir / "run.json")
+    run["init_from"] = record
+    write_text(run_dir / "run.json", json.dumps(run, indent=2, ensure_ascii=False, default=str))
+
+
 def check_writable(run_dir: Path) -> None:
     """Create ``run_dir`` and prove a file can be written there, before any data is read."""
     probe = run_dir / ".write-test"
@@ -216,6 +224,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     rank = dist.get_rank()
 
     cfg = load_run_config(args)
+    if cfg.model.init_from is not None:  # refuse a model LAC cannot fill before reading any data
+        from paddle_ner.models.lac import check_init_from
+
+        check_init_from(cfg.model)
     if device == "cpu":
         from paddle_ner.compat import use_cpu_cores
         from paddle_ner.models.registry import cpu_single_thread
@@ -258,6 +270,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     paddle.seed(args.seed)
     tagger, mapper = build_model(cfg.model, labels.labels, train_chars=[s.chars for s in train_corpus.sentences])
+    init_record = getattr(tagger.encoder, "init_record", None)
+    if init_record is not None:
+        logger.info("init_from %s: %s from %s %s; %d of %d vocabulary characters found", init_record["source"],
+                    " + ".join(init_record["loaded"]), init_record["package"], init_record["version"],
+                    init_record["coverage"]["found"], init_record["coverage"]["characters"])
+        if rank == 0 and not args.resume:
+            record_init(run_dir, init_record)
     index = {label: i for i, label in enumerate(labels.labels)}
     examples = make_examples([s.chars for s in train_corpus.sentences], mapper, cfg.model.max_seq_len,
                              cfg.model.window_overlap, tags=[s.tags for s in train_corpus.sentences],

@@ -27,6 +27,7 @@ from paddle_ner.errors import UsageError
 from paddle_ner.integrity import read_json, verify, write_manifest
 from paddle_ner.models.checkpoints import load_pretrained_model, load_tokenizer, model_from_config
 from paddle_ner.models.encoders import BiGRUEncoder, PretrainedEncoder
+from paddle_ner.models.lac import check_init_from, init_from_lac
 from paddle_ner.models.registry import BASELINE, check_model_key
 from paddle_ner.models.tagger import Tagger
 
@@ -53,8 +54,12 @@ def build_model(cfg: ModelConfig, labels: Sequence[str],
                 train_chars: Optional[Iterable[Sequence[str]]] = None) -> Tuple[Tagger, object]:
     """A new tagger and its character mapper. Pretrained encoders load ``cfg.pretrained``
     (a PaddleNLP id or a local directory; default the paper's checkpoint); the baseline
-    builds its character vocabulary from ``train_chars``."""
+    builds its character vocabulary from ``train_chars`` and, with ``cfg.init_from``, starts
+    from LAC's weights (``paddle_ner.models.lac``; the record of what it loaded is the
+    encoder's ``init_record``)."""
     check_model_key(cfg.name)
+    if cfg.init_from is not None:
+        check_init_from(cfg)  # before any vocabulary or checkpoint is built
     if cfg.name == BASELINE:
         if train_chars is None:
             raise ValueError("the BiGRU baseline builds its vocabulary from the training characters")
@@ -62,6 +67,8 @@ def build_model(cfg: ModelConfig, labels: Sequence[str],
                                  min_bigram_freq=cfg.min_bigram_freq)
         encoder = _baseline_encoder(cfg, mapper)
         _check_window(cfg)
+        if cfg.init_from is not None:
+            encoder.init_record = init_from_lac(encoder, mapper, cfg)  # run.json keeps it (train.py)
     else:
         mapper = TokenizerCharMapper(load_tokenizer(cfg.name, cfg.pretrained), lookup=cfg.char_lookup)
         model = load_pretrained_model(cfg.name, cfg.pretrained, cfg.allow_partial_load)
