@@ -10,7 +10,7 @@ PROFILE ?= $(or $(word 1,$(INSTALLED)),cpu)
 PYTHON ?= $(or $(word 2,$(INSTALLED)),python3)
 PY := $(VENV)/bin/python
 
-.PHONY: install venv test demo reproduce bench help clean
+.PHONY: install venv test demo serve reproduce bench help clean
 
 # A target other than install, clean or help never swaps the profile a venv holds.
 ifneq ($(INSTALLED),)
@@ -23,6 +23,7 @@ endif
 
 help:
 	@echo "make demo      train, evaluate and predict with the BiGRU-CRF on data/sample (CPU, minutes)"
+	@echo "make serve     serve a model over HTTP with a page at / (RUN=$(DEMO_RUN), SERVE_FLAGS=\"--port 8000 ...\")"
 	@echo "make test      run the test suite"
 	@echo "make reproduce the paper's Table I (RECIPE=paper|ours|\"paper ours\", MODELS=..., SEEDS=..., DATASET=msra|msra_sighan, DATA_DIR=...,"
 	@echo "               PRETRAINED_DIR=..., DEVICE=cpu|gpu, MAX_STEPS=..., RUNS=..., RESULTS=...)"
@@ -66,6 +67,13 @@ demo: venv
 	$(PY) -m paddle_ner.evaluate $(DEMO_RUN) --split test
 	$(PY) -m paddle_ner.predict $(DEMO_RUN) --text "刘晓东表示，南京大学将继续加大投入。"
 	$(PY) -m paddle_ner.predict $(DEMO_RUN) --text "欢迎来到厦门！王芳说，这里的海鲜很好吃。"
+
+# Serve a run (or an export) on 127.0.0.1:8000, the API and the page at /; Ctrl-C stops it.
+# SERVE_FLAGS passes flags on, e.g. SERVE_FLAGS="--port 8080 --max-batch 16".
+RUN ?= $(DEMO_RUN)
+SERVE_FLAGS ?=
+serve: venv
+	$(PY) -m paddle_ner.serve $(RUN) $(SERVE_FLAGS)
 
 # The paper's Table I. MODELS, RECIPE (paper = PaddleHub 1.x as the paper ran it, ours, or
 # "paper ours" for both side by side), SEEDS, DATASET (msra = the paper's split, or msra_sighan),

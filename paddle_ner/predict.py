@@ -8,6 +8,8 @@ Prints one JSON object per input line::
 ``text[start:end] == entity["text"]``. Empty lines give empty tags; lines longer than the
 model's window are tagged through overlapping windows. ``--engine inference`` runs the
 static graph written by ``python -m paddle_ner.export`` through ``paddle.inference``.
+``--format html`` writes a standalone page instead, with the entities highlighted as the
+server's page shows them (``paddle_ner/serve/render.py``).
 """
 from __future__ import annotations
 
@@ -40,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--input", help="a UTF-8 file with one text per line (- for stdin)")
     parser.add_argument("--engine", choices=["dynamic", "inference"], default="dynamic")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--format", choices=["jsonl", "html"], default="jsonl",
+                        help="jsonl (default): one JSON object per text; html: a standalone page showing the "
+                             "entities (python -m paddle_ner.predict RUN --input FILE --format html > out.html)")
     return parser
 
 
@@ -52,7 +57,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     texts = [args.text] if args.text is not None else read_lines(args.input)
     predictor = Predictor.from_run(args.run_dir, engine=args.engine, batch_size=args.batch_size)
-    write_jsonl(predictor(texts), sys.stdout)
+    results = predictor(texts)
+    if args.format == "html":
+        from paddle_ner.serve.render import render_page
+
+        sys.stdout.write(render_page(results, predictor.labels, subtitle=f"{args.run_dir}, {args.engine} engine"))
+    else:
+        write_jsonl(results, sys.stdout)
     return 0
 
 

@@ -1,0 +1,105 @@
+"""What the server serves: which model directory and engine, and the description of ``GET /v1/model``.
+
+``RUN_DIR_OR_EXPORT_DIR`` is a training run, a saved model or an export. With the default engine
+(``auto``) an export is served through ``paddle.inference`` where one exists (``RUN_DIR/export``
+or the directory itself; about 5x faster than dygraph on CPU, see the README's Performance),
+and the saved model in dygraph otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Optional, Tuple
+
+from paddle_ner.errors import UsageError
+from paddle_ner.integrity import MANIFEST, read_json
+
+ENGINES = ("auto", "inference", "dynamic")
+
+
+def resolve(path, engine: str = "auto") -> Tuple[str, Path]:
+    """(engine, model directory) to serve ``path`` with; a one-line UsageError when there is none."""
+    from paddle_ner.predictor import find_model_dir
+
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r} ({', '.join(ENGINES)})")
+    if engine == "auto":
+        try:
+            return "inference", find_model_dir(path, exported=True)
+        except UsageError:
+            return "dynamic", find_model_dir(path)
+    return engine, find_model_dir(path, exported=engine == "inference")
+
+
+def entity_types(labels) -> list:
+    """Entity types of a BIO label list, in label order (``O B-LOC I-LOC B-PER`` -> LOC, PER).
+    The page and ``render.py`` give type ``i`` of this list colour ``i``."""
+    types = []
+    for label in labels:
+        prefix, sep, kind = label.partition("-")
+        if sep and kind not in types:
+            types.append(kind)
+    return types
+
+
+def run_dir_of(model_dir: Path) -> Optional[Path]:
+    """The training run a model or export directory belongs to: itself or its parent when that
+    holds run.json (``RUN/model``, ``RUN/export``); None for a model copied elsewhere."""
+    for candidate in (model_dir, model_dir.parent):
+        if (candidate / "run.json").is_file():
+            return candidate
+    return None
+
+
+def describe(model_dir: Path, engine: str) -> dict:
+    """``GET /v1/model``: the model, its labels, the run that trained it and its manifest."""
+    from paddle_ner import __version__
+    from paddle_ner.provenance import package_versions
+
+    meta = read_json(model_dir / "model.json")
+    model = meta.get("model", {})
+    manifest_path = model_dir / MANIFEST
+    manifest = read_json(manifest_path)
+    run = None
+    run_dir = run_dir_of(model_dir)
+    if run_dir is not None:
+        saved = read_json(run_dir / "run.json")
+        run = {"recipe": saved.get("recipe"), "dataset": (saved.get("data") or {}).get("dataset"),
+               "seed": saved.get("seed"), "git_commit": saved.get("git_commit"), "command": saved.get("command"),
+               "versions": saved.get("versions")}
+    return {
+        "model": model.get("name"),
+        "pretrained": model.get("pretrained"),
+        "labels": list(meta.get("labels", [])),
+        "types": entity_types(meta.get("labels", [])),
+        "max_seq_len": model.get("max_seq_len"),
+        "engine": engine,
+        "run": run,
+        "manifest": {"kind": manifest.get("kind"), "versions": manifest.get("versions"),
+                     "sha256": hashlib.sha256(manifest_path.read_bytes()).hexdigest()},
+        "server": {"paddle-ner": __version__,
+                   **{k: v for k, v in package_versions().items() if k in ("python", "paddlepaddle",
+                                                                         "paddlepaddle-gpu", "paddlenlp")}},
+    }
+
+
+def load_predictor(model_dir: Path, engine: str, device: str = "cpu", batch_size: int = 64, threads: int = 0):
+    """The :class:`~paddle_ner.predictor.Predictor` for ``model_dir``, with ``threads`` CPU math
+    threads (0: the engine's default; all cores for ``paddle.inference``). Call it on the thread
+    that will run the model: Paddle's thread setting holds for the calling thread."""
+    from paddle_ner.predictor import InferenceEngine, Predictor
+
+    if engine == "inference":  # Predictor.from_run's, with the thread count chosen here
+        from paddle_ner.integrity import verify
+        from paddle_ner.models import load_mapper
+
+        verify(model_dir, "export")
+        mapper, cfg, labels = load_mapper(model_dir)
+        runner = InferenceEngine(model_dir, threads=threads, device=device)
+        return Predictor(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
+    predictor = Predictor.from_run(model_dir, engine=engine, batch_size=batch_size, device=device)
+    if threads and device == "cpu":
+        from paddle.base import core
+
+        core.set_num_threads(threads)
+    return predictor
