@@ -40,3 +40,5 @@ def test_notebook_runs_end_to_end_in_tiny_mode(tmp_path, monkeypatch):
     assert (tmp_path / "results" / "table1.png").stat().st_size > 0
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("text/markdown" in o.get("data", {}) for o in outputs)
+    highlighted = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert len(highlighted) == 5 and all('class="ner-view"' in h for h in highlighted)
