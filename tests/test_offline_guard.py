@@ -3,7 +3,6 @@
 Nothing here sends a packet off this host: every non-loopback attempt is made only after
 checking that the guard is in place, so a broken guard fails these tests instead of leaking.
 """
-import errno
 import os
 import socket
 import subprocess

@@ -39,6 +39,8 @@ class BiGRUEncoder(nn.Layer):
     uniform(-0.1, 0.1) init, embeddings trained at ``emb_lr`` times the base rate, L2 ``l2``
     on the GRU weights."""
 
+    num_special = 0  # the input is the characters alone
+
     def __init__(self, vocab_size: int, emb_dim: int = 128, hidden_size: int = 128, num_layers: int = 2,
                  emb_lr: float = 2.0, l2: float = 1e-4, emb_dropout: float = 0.0, bigram_vocab_size: int = 0,
                  bigram_dim: int = 0, sparse: bool = False):
@@ -53,8 +55,6 @@ class BiGRUEncoder(nn.Layer):
         self.gru = nn.GRU(emb_dim + (bigram_dim if bigram_dim > 0 else 0), hidden_size, num_layers=num_layers,
                           direction="bidirectional", weight_ih_attr=gru_attr(), weight_hh_attr=gru_attr())
         self.hidden_size = 2 * hidden_size
-
-    num_special = 0  # the input is the characters alone
 
     def forward(self, input_ids, lengths):
         """input_ids [B, T] int64 (or [B, T, 2]: character, bigram), lengths [B] int64 ->
