@@ -33,7 +33,11 @@ def use_cpu_cores(single_thread: bool, processes: int = 1) -> int:
     (not ``OMP_NUM_THREADS``: ``import paddle`` sets that to 1 itself). Running a
     ``paddle.inference`` predictor resets the calling thread to one math thread (93 -> 46
     GFLOP/s), so a process that mixes the two calls this again. ``paddle.base.core`` exists in
-    2.6 and 3.x."""
+    2.6 and 3.x.
+
+    It also sets flush-to-zero / denormals-are-zero on every math thread (``paddle_ner.denormals``;
+    ``PADDLE_NER_DENORMALS=keep`` opts out): a training whose gradients drift into float32
+    denormals otherwise slows down step after step inside the GEMMs."""
     import os
 
     from paddle.base import core
@@ -46,6 +50,9 @@ def use_cpu_cores(single_thread: bool, processes: int = 1) -> int:
     else:
         threads = max(1, (os.cpu_count() or 1) // max(1, processes))
     core.set_num_threads(threads)
+    from paddle_ner.denormals import set_flush_denormals, wanted
+
+    set_flush_denormals(wanted())
     return threads
 
 

@@ -161,6 +161,10 @@ class Predictor:
             verify(model_dir, "export")
             mapper, cfg, labels = load_mapper(model_dir)
             runner = InferenceEngine(model_dir, device=device)
+            if device == "cpu":  # its predictor runs on the OpenMP threads Paddle already has
+                from paddle_ner.denormals import set_flush_denormals, wanted
+
+                set_flush_denormals(wanted())
         else:
             raise UsageError(f"unknown engine {engine!r} (dynamic or inference)")
         return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)

@@ -138,6 +138,7 @@ def load_run_config(args):
 
 def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info: dict, device: str,
                     world_size: int) -> None:
+    from paddle_ner import denormals
     from paddle_ner.config import dump
     from paddle_ner.provenance import device_name, git_commit, package_versions
 
@@ -151,6 +152,7 @@ def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info
         "device": device,
         "device_name": device_name(device),
         "world_size": world_size,
+        "flush_denormals": device == "cpu" and denormals.supported() and denormals.wanted(),
         "seed": args.seed,
         "recipe": args.recipe if args.config is None else f"custom ({args.config})",
         "data": data_info,
