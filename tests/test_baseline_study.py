@@ -1,0 +1,75 @@
+"""tools/baseline_study.py: every run listed with its dev F1, test scored only for the selected
+configs and only once per run, group means over seeds."""
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import make_env
+from paddle_ner import train as train_cli
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+
+
+def run(args):
+    return subprocess.run([sys.executable, str(REPO / "tools" / "baseline_study.py"), *args], cwd=REPO,
+                          env=make_env(), capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("study")
+    for name, seed in (("small-seed1", 1), ("small-seed2", 2), ("wide-seed1", 1)):
+        hidden = "16" if name.startswith("small") else "32"
+        code = train_cli.main(["--model", "bigru_crf", "--train", str(SAMPLE / "train.txt"), "--dev",
+                               str(SAMPLE / "dev.txt"), "--seed", str(seed), "--device", "cpu", "--output",
+                               str(runs / name), "--max-steps", "4", "--set", "train.batch_size=16",
+                               "--set", f"model.hidden_size={hidden}", "--set", "model.bigram_dim=0",
+                               "--set", "train.eval_every=2"])
+        assert code == 0
+    return runs
+
+
+def test_only_selected_configs_get_test_and_only_once(study, tmp_path):
+    out = tmp_path / "out"
+    done = run(["--runs", str(study), "--out", str(out), "--test", str(SAMPLE / "test.txt"), "--score", "small"])
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "baselines.json").read_text(encoding="utf-8"))
+    by_run = {e["run"]: e for e in report["runs"]}
+    assert set(by_run) == {"small-seed1", "small-seed2", "wide-seed1"}  # every run tried is listed
+    assert by_run["wide-seed1"]["test"] is None and not (study / "wide-seed1" / "test_score.json").exists()
+    for name in ("small-seed1", "small-seed2"):
+        saved = json.loads((study / name / "test_score.json").read_text(encoding="utf-8"))
+        assert by_run[name]["test"]["micro"] == saved["micro"]
+        # the score is evaluate's own on that file
+        direct = subprocess.run([sys.executable, "-m", "paddle_ner.evaluate", str(study / name), "--file",
+                                 str(SAMPLE / "test.txt"), "--json"], cwd=REPO, env=make_env(),
+                                capture_output=True, text=True, timeout=600)
+        assert json.loads(direct.stdout)["micro"]["f1"] == saved["micro"]["f1"]
+    group = report["groups"]["small"]
+    values = [100 * by_run[n]["test"]["micro"]["f1"] for n in ("small-seed1", "small-seed2")]
+    assert group["test_micro_f1"]["mean"] == pytest.approx(statistics.mean(values))
+    assert group["test_micro_f1"]["std"] == pytest.approx(statistics.stdev(values))
+    dev = [100 * by_run[n]["dev"]["micro"]["f1"] for n in ("small-seed1", "small-seed2")]
+    assert group["dev_micro_f1"]["mean"] == pytest.approx(statistics.mean(dev))
+    assert by_run["small-seed1"]["data"]["train"]["sha256"]
+    assert (out / "learning_curves.png").stat().st_size > 1000
+    table = (out / "baselines.md").read_text(encoding="utf-8")
+    assert "| wide-seed1 |" in table and "not scored" in table
+
+    # a second call reuses the first scoring; another test file is refused
+    mtime = (study / "small-seed1" / "test_score.json").stat().st_mtime_ns
+    assert run(["--runs", str(study), "--out", str(out), "--test", str(SAMPLE / "test.txt"),
+                "--score", "small"]).returncode == 0
+    assert (study / "small-seed1" / "test_score.json").stat().st_mtime_ns == mtime
+    refused = run(["--runs", str(study), "--out", str(out), "--test", str(SAMPLE / "dev.txt"), "--score", "small"])
+    assert refused.returncode != 0 and "another file" in refused.stderr
+
+
+def test_an_unknown_group_is_refused(study, tmp_path):
+    done = run(["--runs", str(study), "--out", str(tmp_path), "--test", str(SAMPLE / "test.txt"), "--score", "nope"])
+    assert done.returncode != 0 and "nope" in done.stderr
