@@ -3,17 +3,25 @@ their time on this machine, ours side by side with the PaddleNLP example style, 
 
 For each model (shrunk and full-size architecture, random weights):
 
-* train: tokens/s and ms/step at batch 16 on real sentence lengths, ours (length-bucketed
-  batches padded to their own longest, our CRF) against the PaddleNLP example style (every
-  batch padded to ``max_seq_len`` 128, ``paddlenlp.layers.LinearChainCrf`` +
-  ``LinearChainCrfLoss``, ``[CLS]``/``[SEP]`` inside the CRF);
+* train: tokens/s and ms/step at batch 16 on real sentences with their real tags, ours
+  (length-bucketed batches padded to their own longest, our CRF) against the PaddleNLP example
+  style (every batch padded to ``max_seq_len`` 128, ``paddlenlp.layers.LinearChainCrf`` +
+  ``LinearChainCrfLoss``, ``[CLS]``/``[SEP]`` inside the CRF), each mode on a fresh model built
+  from the same seed; the implied GFLOP/s of each (matrix products counted from the
+  architecture and the batches' padded widths, x3 for forward + backward) against the GEMM
+  ceiling measured in the same process;
 * the share of our step spent in the CRF (``nll`` forward + backward, and ``decode``);
 * predict: characters/s and sentences/s, dygraph against the exported static graph run
   through ``paddle.inference``;
 * peak RSS of each model's measurements.
 
 Sentences are drawn from MSRA's SIGHAN train set (``../shared/data`` or ``--corpus``), else
-from ``data/sample``. Padding waste is measured over the whole training corpus.
+from ``data/sample``. Padding waste is measured over the whole training corpus. The report
+records the processor's model name and its vector / matrix flags (AVX-512, bf16, AMX).
+
+Real tags matter: on all-``O`` labels the CRF loss collapses to ~1e-5 after one step, the
+gradients turn denormal, and without flush-to-zero (``paddle_ner.denormals``) MKL's matmul
+backward slowed down step after step (2.6 -> 32 s for one BERT batch).
 """
 from __future__ import annotations
 
@@ -137,10 +145,9 @@ def timed(fn, repeats: int) -> List[float]:
     return times
 
 
-def batches_ours(sentences, mapper, cfg, batch_size):
+def batches_ours(sentences, tags, mapper, cfg, batch_size):
     from paddle_ner.batching import bucket_batches, collate, make_examples
 
-    tags = [["O"] * len(s) for s in sentences]
     examples = make_examples(sentences, mapper, cfg.max_seq_len, cfg.window_overlap, tags=tags,
                              label_index={t: i for i, t in enumerate(LABELS)})
     order = bucket_batches([len(e.ids) for e in examples], batch_size, shuffle=True, seed=0,
@@ -148,20 +155,24 @@ def batches_ours(sentences, mapper, cfg, batch_size):
     return [collate([examples[i] for i in b], mapper.pad_id) for b in order]
 
 
-def batches_pad128(sentences, mapper, batch_size, special: bool):
+def batches_pad128(sentences, tags, mapper, batch_size, special: bool):
     """Fixed-width batches: every sentence cut to 126 characters and padded to 128 positions
-    (the BiGRU, which has no [CLS]/[SEP], is padded to 128 characters)."""
+    (the BiGRU, which has no [CLS]/[SEP], is padded to 128 characters); labels are the real
+    tags, O on [CLS]/[SEP] and on the padding (a real tag, as the examples pad)."""
     width = PAD_TO - 2 if special else PAD_TO
+    index = {t: i for i, t in enumerate(LABELS)}
     out = []
     for i in range(0, len(sentences), batch_size):
-        chunk = sentences[i:i + batch_size]
+        chunk, chunk_tags = sentences[i:i + batch_size], tags[i:i + batch_size]
         ids = np.zeros((len(chunk), PAD_TO) + tuple(mapper.input_shape), dtype=np.int64)
         lengths = np.zeros(len(chunk), dtype=np.int64)
-        for row, chars in enumerate(chunk):
+        labels = np.full((len(chunk), PAD_TO), index["O"], dtype=np.int64)
+        for row, (chars, row_tags) in enumerate(zip(chunk, chunk_tags)):
             encoded = mapper.encode(chars[:width])
             ids[row, :len(encoded)] = encoded
             lengths[row] = len(encoded)  # the example style feeds [CLS]/[SEP] to the CRF too
-        labels = np.zeros((len(chunk), PAD_TO), dtype=np.int64)  # padded with a real tag (O), as the examples do
+            first = 1 if special else 0
+            labels[row, first:first + len(row_tags[:width])] = [index[t] for t in row_tags[:width]]
         out.append((ids, lengths, labels))
     return out
 
@@ -172,11 +183,74 @@ def batch_waste(batches, special: bool) -> float:
     return 1 - real / sum(ids.shape[0] * ids.shape[1] for ids, _, _ in batches)
 
 
+def train_flops(tagger, batches) -> float:
+    """Multiply-adds x 2 of the matrix products in one forward pass over ``batches`` (padded
+    widths: the work the kernels do), x3 for forward + backward. Embedding lookups, norms,
+    softmax and the CRF are left out (under 2% of a BERT step)."""
+    encoder, total = tagger.encoder, 0.0
+    labels = tagger.fc.weight.shape[1]
+    for ids, _, _ in batches:
+        rows, width = ids.shape[0], ids.shape[1]
+        positions = rows * width
+        if hasattr(encoder, "model"):  # a transformer
+            c = encoder.model.config
+            hidden, inner, layers = c.hidden_size, c.intermediate_size, c.num_hidden_layers
+            per_layer = 2 * positions * (4 * hidden * hidden + 2 * hidden * inner) + 4 * rows * width * width * hidden
+            total += layers * per_layer + 2 * positions * hidden * labels
+        else:  # the BiGRU: 3 gates, input and recurrent products, both directions
+            gru = encoder.gru
+            size, inputs = gru.hidden_size, gru.input_size
+            for layer in range(gru.num_layers):
+                width_in = inputs if layer == 0 else 2 * size
+                total += 2 * 2 * positions * 3 * (width_in * size + size * size)
+            total += 2 * positions * 2 * size * labels
+    return 3 * total
+
+
+def cpu_flags() -> List[str]:
+    """The processor's flags that decide the GEMM kernels (from /proc/cpuinfo)."""
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in wanted if f in have]
+    except OSError:
+        pass
+    return []
+
+
+def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
+    """GFLOP/s of ``paddle.matmul`` on one BERT feed-forward product ([2048, 768] x [768, 3072]:
+    16 sentences of 128 positions) with ``threads`` math threads, best of ``repeats``: fp32,
+    and bf16 where the processor has bf16 instructions (``error`` says why it did not run)."""
+    import paddle
+    from paddle.base import core
+
+    core.set_num_threads(threads)
+    m, k, n = 2048, 768, 3072
+    out = {"shape": [m, k, n], "threads": threads}
+    flags = cpu_flags()
+    for dtype in ("float32", "bfloat16"):
+        if dtype == "bfloat16" and not {"avx512_bf16", "amx_bf16"} & set(flags):
+            out[dtype] = {"error": "the processor reports neither avx512_bf16 nor amx_bf16"}
+            continue
+        try:
+            a = paddle.randn([m, k]).astype(dtype)
+            b = paddle.randn([k, n]).astype(dtype)
+            (a @ b).numpy()
+            seconds = min(timed(lambda: (a @ b).numpy(), repeats))
+            out[dtype] = {"gflops": 2 * m * k * n / seconds / 1e9}
+        except Exception as exc:  # noqa: BLE001 - a missing kernel is a finding, not a failure
+            out[dtype] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+    return out
+
+
 def tokens_in(batches, special: bool) -> int:
     return int(sum(int(lengths.sum()) - (2 * len(lengths) if special else 0) for _, lengths, _ in batches))
 
 
-def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir: Path) -> dict:
+def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir: Path, ceiling: dict) -> dict:
     import paddle
 
     from paddle_ner.export import export_model
@@ -187,14 +261,11 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     from paddle_ner.models.registry import cpu_single_thread
 
     reset_peak_rss()
-    use_cpu_cores(cpu_single_thread(key))  # again: the previous model's paddle.inference run left this thread at one
-    cfg, (tagger, mapper) = build(key, size, workdir, args.seed, sentences)
+    threads = use_cpu_cores(cpu_single_thread(key))  # again: a paddle.inference run left this thread at one
     special = key != "bigru_crf"
-    tagger.train()
     n = args.batch_size * (args.steps + 1)
-    train_sents = sentences[:n]
-    row: Dict[str, object] = {"model": key, "size": size,
-                              "parameters": int(sum(int(np.prod(p.shape)) for p in tagger.parameters()))}
+    train_sents, train_tags = [c for c, _ in sentences[:n]], [t for _, t in sentences[:n]]
+    vocab_sents = [c for c, _ in sentences]
 
     def run(batches, step):
         tensors = [tuple(paddle.to_tensor(a) for a in b) for b in batches]
@@ -202,6 +273,18 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
         seconds = timed(lambda it=iter(tensors[1:]): step(*next(it)), len(tensors) - 1)
         return float(np.sum(seconds)), seconds
 
+    # The example style first, on its own fresh model, which is then dropped.
+    cfg, (tagger, mapper) = build(key, size, workdir, args.seed, vocab_sents)
+    tagger.train()
+    padded = batches_pad128(train_sents, train_tags, mapper, args.batch_size, special)
+    pad_seconds, _ = run(padded, example_style_step_fn(tagger))
+    pad_flops = train_flops(tagger, padded[1:])
+    del tagger
+
+    cfg, (tagger, mapper) = build(key, size, workdir, args.seed, vocab_sents)  # the same seed: the same weights
+    tagger.train()
+    row: Dict[str, object] = {"model": key, "size": size, "threads": threads,
+                              "parameters": int(sum(int(np.prod(p.shape)) for p in tagger.parameters()))}
     optimizer = make_optimizer(tagger.parameters())
 
     def ours_step(ids, lengths, labels):
@@ -210,18 +293,21 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
         optimizer.step()
         optimizer.clear_grad()
 
-    ours = batches_ours(train_sents, mapper, cfg, args.batch_size)
+    ours = batches_ours(train_sents, train_tags, mapper, cfg, args.batch_size)
     ours_seconds, ours_times = run(ours, ours_step)
-    padded = batches_pad128(train_sents, mapper, args.batch_size, special)
-    pad_seconds, _ = run(padded, example_style_step_fn(tagger))
+    ours_flops = train_flops(tagger, ours[1:])
     row["train"] = {
         "ours": {"tokens_per_s": tokens_in(ours[1:], False) / ours_seconds,
-                 "ms_per_step": 1000 * ours_seconds / (len(ours) - 1), "pad_waste": batch_waste(ours[1:], special)},
+                 "ms_per_step": 1000 * ours_seconds / (len(ours) - 1), "pad_waste": batch_waste(ours[1:], special),
+                 "gflops": ours_flops / ours_seconds / 1e9},
         "pad128": {"tokens_per_s": tokens_in(padded[1:], special) / pad_seconds,
                    "ms_per_step": 1000 * pad_seconds / (len(padded) - 1),
-                   "pad_waste": batch_waste(padded[1:], False)},
+                   "pad_waste": batch_waste(padded[1:], False), "gflops": pad_flops / pad_seconds / 1e9},
     }
     row["train"]["speedup"] = row["train"]["ours"]["tokens_per_s"] / row["train"]["pad128"]["tokens_per_s"]
+    if ceiling.get("float32", {}).get("gflops"):
+        for mode in ("ours", "pad128"):
+            row["train"][mode]["of_fp32_ceiling"] = row["train"][mode]["gflops"] / ceiling["float32"]["gflops"]
     row["crf_share_of_step"] = crf_share(tagger, ours[1:], ours_times)
 
     # Prediction: the same sentences through the dygraph model and the exported static graph.
@@ -281,7 +367,7 @@ def load_sentences(args) -> tuple:
 
         path = sample_dir() / "train.txt"
     corpus = read_corpus(path)
-    sentences = [s.chars for s in corpus.sentences]
+    sentences = [(s.chars, s.tags) for s in corpus.sentences]
     rng = np.random.RandomState(args.seed)
     return str(path), [sentences[i] for i in rng.permutation(len(sentences))]
 
@@ -299,14 +385,17 @@ def corpus_pad_waste(sentences, batch_size: int) -> dict:
 
 
 def markdown(rows: List[dict]) -> str:
-    head = ("| model | size | params | train tok/s ours | pad-128 | speedup | ms/step ours | pad-128 | CRF share "
+    head = ("| model | size | params | train tok/s ours | pad-128 | speedup | ms/step ours | pad-128 "
+            "| GFLOP/s ours (of fp32 ceiling) | CRF share "
             "| predict chars/s dygraph | inference | speedup | sent/s inference | peak RSS MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         t, p = r["train"], r["predict"]
         lines.append(f"| {r['model']} | {r['size']} | {r['parameters'] / 1e6:.1f}M | {t['ours']['tokens_per_s']:.0f} "
                      f"| {t['pad128']['tokens_per_s']:.0f} | {t['speedup']:.2f}x | {t['ours']['ms_per_step']:.0f} "
-                     f"| {t['pad128']['ms_per_step']:.0f} | {100 * r['crf_share_of_step']['share']:.2f}% "
+                     f"| {t['pad128']['ms_per_step']:.0f} | {t['ours']['gflops']:.1f}"
+                     f"{' (%.0f%%)' % (100 * t['ours']['of_fp32_ceiling']) if 'of_fp32_ceiling' in t['ours'] else ''} "
+                     f"| {100 * r['crf_share_of_step']['share']:.2f}% "
                      f"| {p['dynamic']['chars_per_s']:.0f} | {p['inference']['chars_per_s']:.0f} | {p['speedup']:.2f}x "
                      f"| {p['inference']['sentences_per_s']:.1f} | {r['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
@@ -319,6 +408,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     import paddle
 
+    from paddle_ner.denormals import wanted as denormals_wanted
     from paddle_ner.provenance import git_commit, machine, package_versions
 
     paddle.set_device("cpu")
@@ -327,21 +417,24 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     threads = {key: use_cpu_cores(cpu_single_thread(key)) for key in args.models}
     corpus_path, sentences = load_sentences(args)
-    predict = sentences[-args.predict_sentences:]
+    predict = [chars for chars, _ in sentences[-args.predict_sentences:]]
+    ceiling = gemm_ceiling(max(threads.values()))
+    print(f"bench: GEMM ceiling {json.dumps(ceiling)}", file=sys.stderr, flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             for key in args.models:
                 started = time.time()
-                rows.append(bench_model(key, size, sentences, predict, args, Path(tmp)))
+                rows.append(bench_model(key, size, sentences, predict, args, Path(tmp), ceiling))
                 print(f"bench: {key} {size} done in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
-    waste = corpus_pad_waste(sentences, args.batch_size)
+    waste = corpus_pad_waste([chars for chars, _ in sentences], args.batch_size)
     lookup = {(r["model"], r["size"]): r for r in rows}
     headline = lookup.get(("bert", "full")) or rows[0]
     report = {
         "command": "python -m paddle_ner.bench " + " ".join(shlex.quote(a) for a in argv),
         "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
-        "cpu_threads": threads, "corpus": corpus_path, "headline_model": f"{headline['model']} {headline['size']}",
+        "cpu_flags": cpu_flags(), "flush_denormals": denormals_wanted(), "gemm_ceiling": ceiling,
+        "cpu_threads": threads, "corpus": corpus_path, "labels": "the corpus's own tags", "headline_model": f"{headline['model']} {headline['size']}",
         "train_speedup_vs_pad128": headline["train"]["speedup"],
         "crf_share_of_step": headline["crf_share_of_step"]["share"],
         "inference_speedup": headline["predict"]["speedup"],
@@ -355,6 +448,12 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"(target >= 2), CRF share of a step {100 * report['crf_share_of_step']:.2f}% (target <= 5%), "
           f"paddle.inference speedup {report['inference_speedup']:.2f}x (target >= 1.5), padding waste over the "
           f"training corpus {100 * report['pad_waste']:.1f}% (target <= 10%; pad-128: {100 * waste['pad128']:.1f}%)")
+    fp32 = ceiling["float32"].get("gflops")
+    bf16 = ceiling["bfloat16"].get("gflops")
+    print(f"GEMM ceiling on {ceiling['threads']} thread(s): fp32 "
+          f"{f'{fp32:.0f} GFLOP/s' if fp32 else ceiling['float32']['error']}, bf16 "
+          f"{f'{bf16:.0f} GFLOP/s' if bf16 else ceiling['bfloat16']['error']}; headline training "
+          f"{headline['train']['ours']['gflops']:.1f} GFLOP/s")
     print(f"wrote {args.out}")
     return 0
 

@@ -13,7 +13,50 @@ def test_bench_reports_every_measurement_and_engines_agree(tmp_path, capsys):
                 "commit", "machine"):
         assert key in report
     assert 0 <= report["pad_waste"] < report["pad_waste_pad128"] < 1
+    assert report["gemm_ceiling"]["float32"]["gflops"] > 0 and isinstance(report["cpu_flags"], list)
+    assert report["flush_denormals"] is True
     for row in report["rows"]:
         assert row["predict"]["tags_agree"], row["model"]
         assert row["train"]["ours"]["tokens_per_s"] > 0 and row["peak_rss_mb"] > 0
+        for mode in ("ours", "pad128"):
+            assert 0 < row["train"][mode]["of_fp32_ceiling"] == row["train"][mode]["gflops"] / \
+                report["gemm_ceiling"]["float32"]["gflops"]
     assert "| bert | shrunk |" in capsys.readouterr().out
+
+
+def test_training_batches_carry_the_corpus_tags():
+    """The bench trains on real tags: all-O labels collapse the CRF loss after one step."""
+    import numpy as np
+
+    from paddle_ner.config import ModelConfig
+    from paddle_ner.data import read_corpus
+    from paddle_ner.data.datasets import sample_dir
+    from paddle_ner.models import build_model
+
+    corpus = read_corpus(sample_dir() / "train.txt").sentences[:64]
+    chars, tags = [s.chars for s in corpus], [s.tags for s in corpus]
+    cfg = ModelConfig(name="bigru_crf", max_seq_len=256, window_overlap=32)
+    _, mapper = build_model(cfg, bench.LABELS, train_chars=chars)
+    o = bench.LABELS.index("O")
+    for batches in (bench.batches_ours(chars, tags, mapper, cfg, 16),
+                    bench.batches_pad128(chars, tags, mapper, 16, special=False)):
+        labels = np.concatenate([b[2].ravel() for b in batches])
+        assert ((labels != o) & (labels >= 0)).sum() == sum(t != "O" for s in tags for t in s[:bench.PAD_TO]) > 0
+
+
+def test_flops_of_a_transformer_step_by_hand():
+    import numpy as np
+
+    from paddle_ner.config import ModelConfig
+    from paddle_ner.models import build_model
+    from paddle_ner.models.standin import write_standin
+
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        source = write_standin("bert", tmp, shrink=True)
+        tagger, _ = build_model(ModelConfig(name="bert", pretrained=str(source)), bench.LABELS)
+    c = tagger.encoder.model.config
+    h, f, n_layers, k = c.hidden_size, c.intermediate_size, c.num_hidden_layers, len(bench.LABELS)
+    batch = (np.zeros((3, 10), dtype=np.int64), np.array([8, 5, 2]), np.zeros((3, 10), dtype=np.int64))
+    per_position = n_layers * (2 * 4 * h * h + 2 * 2 * h * f + 2 * 2 * 10 * h) + 2 * h * k
+    assert bench.train_flops(tagger, [batch]) == 3 * 30 * per_position
