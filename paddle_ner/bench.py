@@ -207,19 +207,6 @@ def train_flops(tagger, batches) -> float:
     return 3 * total
 
 
-def cpu_flags() -> List[str]:
-    """The processor's flags that decide the GEMM kernels (from /proc/cpuinfo)."""
-    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                have = set(line.split(":", 1)[1].split())
-                return [f for f in wanted if f in have]
-    except OSError:
-        pass
-    return []
-
-
 def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
     """GFLOP/s of ``paddle.matmul`` on one BERT feed-forward product ([2048, 768] x [768, 3072]:
     16 sentences of 128 positions) with ``threads`` math threads, best of ``repeats``: fp32,
@@ -230,6 +217,8 @@ def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
     core.set_num_threads(threads)
     m, k, n = 2048, 768, 3072
     out = {"shape": [m, k, n], "threads": threads}
+    from paddle_ner.provenance import cpu_flags
+
     flags = cpu_flags()
     for dtype in ("float32", "bfloat16"):
         if dtype == "bfloat16" and not {"avx512_bf16", "amx_bf16"} & set(flags):
@@ -409,7 +398,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     import paddle
 
     from paddle_ner.denormals import wanted as denormals_wanted
-    from paddle_ner.provenance import git_commit, machine, package_versions
+    from paddle_ner.provenance import cpu_flags, git_commit, machine, package_versions
 
     paddle.set_device("cpu")
     from paddle_ner.compat import use_cpu_cores

@@ -44,16 +44,44 @@ class DynamicEngine:
         return paths.numpy()
 
 
-class InferenceEngine:
-    """Runs an exported static graph through ``paddle.inference``."""
+PRECISIONS = ("fp32", "bf16", "auto")
 
-    def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu"):
+
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """``fp32`` or ``bf16`` for ``precision``: ``auto`` is bf16 on a CPU that reports
+    ``amx_bf16`` or ``avx512_bf16``, else fp32; bf16 on a CPU without them is refused (oneDNN
+    would emulate it, slower than fp32). On GPU the engine always runs fp32."""
+    from paddle_ner.errors import UsageError
+    from paddle_ner.provenance import cpu_flags
+
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if device != "cpu":
+        return "fp32"
+    has_bf16 = bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags()))
+    if precision == "auto":
+        return "bf16" if has_bf16 else "fp32"
+    if precision == "bf16" and not has_bf16:
+        raise UsageError("--precision bf16: this CPU reports neither amx_bf16 nor avx512_bf16; use fp32")
+    return precision
+
+
+class InferenceEngine:
+    """Runs an exported static graph through ``paddle.inference``.
+
+    ``precision`` (CPU only): ``fp32``, or ``bf16`` = oneDNN's bfloat16 pass
+    (``enable_mkldnn_bfloat16``: the ops oneDNN has bf16 kernels for run in bf16, the rest in
+    fp32), or ``auto`` (:func:`resolve_precision`). ``self.precision`` is what it resolved to.
+    On CPU it also flushes denormals on the math threads (``paddle_ner.denormals``)."""
+
+    def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu", precision: str = "fp32"):
         import os
 
         import paddle.inference as pi
 
         from paddle_ner.compat import inference_model_files
 
+        self.precision = resolve_precision(precision, device)
         model_file, params_file = inference_model_files(Path(model_dir) / "inference")
         config = pi.Config(str(model_file), str(params_file))
         if device == "gpu":
@@ -66,9 +94,15 @@ class InferenceEngine:
             # batch widths vary, so the cache is bounded.
             config.enable_mkldnn()
             config.set_mkldnn_cache_capacity(32)
+            if self.precision == "bf16":
+                config.enable_mkldnn_bfloat16()
         config.disable_glog_info()
         config.switch_ir_optim(True)
         self.predictor = pi.create_predictor(config)
+        if device == "cpu":  # the predictor runs on the OpenMP threads Paddle already has
+            from paddle_ner.denormals import set_flush_denormals, wanted
+
+            set_flush_denormals(wanted())
         self.inputs = [self.predictor.get_input_handle(n) for n in self.predictor.get_input_names()]
         self.scores, self.paths = (self.predictor.get_output_handle(n) for n in self.predictor.get_output_names())
 
@@ -141,8 +175,10 @@ class Predictor:
         self.batch_size = batch_size
 
     @classmethod
-    def from_run(cls, path, engine: str = "dynamic", batch_size: int = 64, device: str = "cpu") -> "Predictor":
-        """Load from a run directory (``RUN_DIR/model``) or a saved model / export directory."""
+    def from_run(cls, path, engine: str = "dynamic", batch_size: int = 64, device: str = "cpu",
+                 precision: str = "fp32") -> "Predictor":
+        """Load from a run directory (``RUN_DIR/model``) or a saved model / export directory.
+        ``precision`` applies to ``engine="inference"`` on CPU (see :class:`InferenceEngine`)."""
         model_dir = find_model_dir(path, exported=engine == "inference")
         if engine == "dynamic":
             from paddle_ner.models import load_model
@@ -160,11 +196,7 @@ class Predictor:
 
             verify(model_dir, "export")
             mapper, cfg, labels = load_mapper(model_dir)
-            runner = InferenceEngine(model_dir, device=device)
-            if device == "cpu":  # its predictor runs on the OpenMP threads Paddle already has
-                from paddle_ner.denormals import set_flush_denormals, wanted
-
-                set_flush_denormals(wanted())
+            runner = InferenceEngine(model_dir, device=device, precision=precision)
         else:
             raise UsageError(f"unknown engine {engine!r} (dynamic or inference)")
         return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)

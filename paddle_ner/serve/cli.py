@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto (default): the exported graph through paddle.inference where an export "
                              "exists, else the saved model in dygraph")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
+                        help="paddle.inference on CPU: fp32 (default), bf16 (oneDNN's bfloat16 pass; needs a CPU "
+                             "with amx_bf16 or avx512_bf16), or auto (bf16 where the CPU has it)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU math threads of the model (default 0: all cores for paddle.inference, the "
                              "model's own choice in dygraph)")
@@ -103,9 +106,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     description = describe(model_dir, engine)
     # The model is loaded and run on one thread (Paddle's thread settings are per thread).
     thread = model_thread()
+    if args.precision != "fp32" and engine != "inference":
+        raise UsageError(f"--precision {args.precision} applies to the inference engine only (this model is "
+                         f"served by the {engine} engine)")
     predictor = thread.submit(load_predictor, model_dir, engine, args.device, max(64, args.max_batch),
-                              args.threads).result()
+                              args.threads, args.precision).result()
     model = predictor
+    description["precision"] = getattr(predictor.engine, "precision", "fp32")
     description["batching"] = {"length_groups": args.length_groups}
     if args.length_groups:
         overhead = thread.submit(measure_overhead, predictor).result()

@@ -83,7 +83,8 @@ def describe(model_dir: Path, engine: str) -> dict:
     }
 
 
-def load_predictor(model_dir: Path, engine: str, device: str = "cpu", batch_size: int = 64, threads: int = 0):
+def load_predictor(model_dir: Path, engine: str, device: str = "cpu", batch_size: int = 64, threads: int = 0,
+                   precision: str = "fp32"):
     """The :class:`~paddle_ner.predictor.Predictor` for ``model_dir``, with ``threads`` CPU math
     threads (0: the engine's default; all cores for ``paddle.inference``). Call it on the thread
     that will run the model: Paddle's thread setting holds for the calling thread."""
@@ -95,7 +96,7 @@ def load_predictor(model_dir: Path, engine: str, device: str = "cpu", batch_size
 
         verify(model_dir, "export")
         mapper, cfg, labels = load_mapper(model_dir)
-        runner = InferenceEngine(model_dir, threads=threads, device=device)
+        runner = InferenceEngine(model_dir, threads=threads, device=device, precision=precision)
         return Predictor(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
     predictor = Predictor.from_run(model_dir, engine=engine, batch_size=batch_size, device=device)
     if threads and device == "cpu":

@@ -1,0 +1,75 @@
+"""--precision for the paddle.inference engine: fp32, bf16 (oneDNN's bfloat16 pass) or auto.
+
+No agreement threshold is asserted here: bf16's accuracy cost is a measured result on trained
+models (benchmarks/bf16_accuracy.py), not a property of an 8-sentence fixture."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_env
+from paddle_ner import predictor as predictor_mod
+from paddle_ner.errors import UsageError
+from paddle_ner.predictor import InferenceEngine, Predictor, resolve_precision
+from paddle_ner.provenance import cpu_flags
+from test_serve import serve_run
+
+REPO = Path(__file__).resolve().parents[1]
+HAS_BF16 = bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags()))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return serve_run(tmp_path_factory)
+
+
+@pytest.mark.parametrize("flags, auto", [(["avx2", "amx_bf16"], "bf16"), (["avx512_bf16"], "bf16"),
+                                         (["avx2", "avx512f"], "fp32"), ([], "fp32")])
+def test_auto_is_bf16_only_where_the_cpu_has_bf16(monkeypatch, flags, auto):
+    import paddle_ner.provenance as provenance
+
+    monkeypatch.setattr(provenance, "cpu_flags", lambda: flags)
+    assert resolve_precision("auto") == auto
+    assert resolve_precision("fp32") == "fp32"
+    assert resolve_precision("auto", device="gpu") == "fp32"
+    if auto == "fp32":
+        with pytest.raises(UsageError, match="neither amx_bf16 nor avx512_bf16"):
+            resolve_precision("bf16")
+    else:
+        assert resolve_precision("bf16") == "bf16"
+    with pytest.raises(UsageError):
+        resolve_precision("int8")
+
+
+@pytest.mark.skipif(not HAS_BF16, reason="this CPU has no bf16 instructions")
+def test_a_bf16_engine_runs_and_tags_every_character(run):
+    fp32 = Predictor.from_run(run / "export", engine="inference", precision="fp32")
+    bf16 = Predictor.from_run(run / "export", engine="inference", precision="bf16")
+    assert (fp32.engine.precision, bf16.engine.precision) == ("fp32", "bf16")
+    texts = ["张三在北京大学读书。", "中国人民银行副行长刘晓东表示", "好"]
+    out = bf16(texts)
+    assert [len(r["tags"]) for r in out] == [len(t) for t in texts]
+
+
+def test_precision_is_refused_for_the_dynamic_engine(run):
+    done = subprocess.run([sys.executable, "-m", "paddle_ner.predict", str(run), "--text", "张三", "--precision",
+                           "bf16"], cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "--engine inference only" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not HAS_BF16, reason="this CPU has no bf16 instructions")
+def test_the_bf16_benchmark_scores_fp32_as_evaluate_does(run, tmp_path):
+    gold = REPO / "data" / "sample" / "test.txt"
+    out = tmp_path / "bf16.json"
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bf16_accuracy.py"), str(run), "--file", str(gold),
+                           "--out", str(out)], cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(out.read_text(encoding="utf-8"))["runs"][str(run)]
+    evaluated = subprocess.run([sys.executable, "-m", "paddle_ner.evaluate", str(run), "--file", str(gold), "--json"],
+                               cwd=REPO, env=make_env(), capture_output=True, text=True, timeout=600)
+    assert row["fp32"]["micro_f1"] == json.loads(evaluated.stdout)["micro"]["f1"]
+    assert 0 <= row["tag_agreement"] <= 1 and row["fp32"]["chars_per_s"] > 0 and row["bf16"]["chars_per_s"] > 0
+    assert row["meets_default_rule"] == (abs(row["f1_change_points"]) <= 0.1 and row["tag_agreement"] >= 0.995)
