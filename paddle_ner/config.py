@@ -114,6 +114,10 @@ class TrainConfig:
     # the previous one) and cut into consecutive batches, the last partial one kept.
     batching: str = "buckets"
     eval_batch_size: int = 64
+    # How dev is tagged during training: "inference" = the current weights saved as a static
+    # graph (paddle.jit.save, a temporary directory) and run by paddle.inference's oneDNN
+    # kernels, "dynamic" = the dygraph model; "auto" = inference on CPU, dynamic on GPU.
+    eval_engine: str = "auto"
     log_every: int = 20  # steps between progress-bar loss/lr updates (each one syncs the device)
     amp: bool = True  # automatic mixed precision; applies on GPU only
     bucket_pool: int = 50  # batches per shuffled pool that is sorted by length (batching=buckets)
@@ -152,6 +156,7 @@ CHOICES = {
     "train.select_by": ("micro_f1", "batch_averaged_f1"),
     "train.batch_weighting": ("size", "equal"),
     "train.batching": ("buckets", "shuffle"),
+    "train.eval_engine": ("auto", "dynamic", "inference"),
 }
 # Recipe name -> the folder of configs/ holding its <model>.yaml (the recipe's values).
 RECIPES = {"ours": ".", "paper": "paper"}

@@ -71,18 +71,28 @@ class InferenceEngine:
 
     ``precision`` (CPU only): ``fp32``, or ``bf16`` = oneDNN's bfloat16 pass
     (``enable_mkldnn_bfloat16``: the ops oneDNN has bf16 kernels for run in bf16, the rest in
-    fp32), or ``auto`` (:func:`resolve_precision`). ``self.precision`` is what it resolved to.
-    On CPU it also flushes denormals on the math threads (``paddle_ner.denormals``)."""
+    fp32), or ``auto`` (:func:`resolve_precision`). ``self.precision`` is what it resolved to;
+    a build without the bf16 kernels the model needs is found on the first call, where ``auto``
+    falls back to fp32 and ``bf16`` is refused (UsageError). On CPU it also flushes denormals on
+    the math threads (``paddle_ner.denormals``)."""
 
     def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu", precision: str = "fp32"):
+        self.precision = resolve_precision(precision, device)
+        self._requested, self._where = precision, (Path(model_dir), threads, device)
+        self._load(*self._where)
+        if device == "cpu":  # the predictor runs on the OpenMP threads Paddle already has
+            from paddle_ner.denormals import set_flush_denormals, wanted
+
+            set_flush_denormals(wanted())
+
+    def _load(self, model_dir: Path, threads: int, device: str) -> None:
         import os
 
         import paddle.inference as pi
 
         from paddle_ner.compat import inference_model_files
 
-        self.precision = resolve_precision(precision, device)
-        model_file, params_file = inference_model_files(Path(model_dir) / "inference")
+        model_file, params_file = inference_model_files(model_dir / "inference")
         config = pi.Config(str(model_file), str(params_file))
         if device == "gpu":
             config.enable_use_gpu(256, 0)
@@ -99,19 +109,34 @@ class InferenceEngine:
         config.disable_glog_info()
         config.switch_ir_optim(True)
         self.predictor = pi.create_predictor(config)
-        if device == "cpu":  # the predictor runs on the OpenMP threads Paddle already has
-            from paddle_ner.denormals import set_flush_denormals, wanted
-
-            set_flush_denormals(wanted())
         self.inputs = [self.predictor.get_input_handle(n) for n in self.predictor.get_input_names()]
         self.scores, self.paths = (self.predictor.get_output_handle(n) for n in self.predictor.get_output_names())
+
+    def _without_bf16(self, err: NotImplementedError) -> None:
+        """bf16 failed for want of a kernel (paddlepaddle-gpu 2.6.2 on CPU: its bf16 pass inserts
+        dequantize ops it has none for): ``auto`` falls back to fp32, an explicit bf16 is refused."""
+        from paddle_ner.errors import UsageError
+
+        failure = str(err).strip().splitlines()[0][:160]
+        if self._requested == "bf16":
+            raise UsageError(f"--precision bf16: this Paddle build has no oneDNN bf16 kernels for this model "
+                             f"({failure}); use --precision fp32") from None
+        logger.info("bf16 inference is not available in this Paddle build (%s); running fp32", failure)
+        self.precision = "fp32"
+        self._load(*self._where)
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """ids [B, L] int64, lengths [B] int64 -> paths [B, T] int64."""
         for handle, array in zip(self.inputs, (ids, lengths)):
             handle.reshape(list(array.shape))
             handle.copy_from_cpu(np.ascontiguousarray(array))
-        self.predictor.run()
+        try:
+            self.predictor.run()
+        except NotImplementedError as err:
+            if self.precision != "bf16":
+                raise
+            self._without_bf16(err)
+            return self(ids, lengths)
         check_scores(self.scores.copy_to_cpu())
         return self.paths.copy_to_cpu()
 

@@ -19,15 +19,16 @@ from paddle_ner.metrics import batch_averaged_prf, entity_prf, get_entities
 Tags = List[str]
 
 
-def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg) -> dict:
+def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg, engine=None) -> dict:
     """``{"micro", "batch_averaged", "sentences", "seconds"}`` (and ``"truncation"`` when the
-    recipe truncates: how many gold entities the batch-averaged view cannot see)."""
+    recipe truncates: how many gold entities the batch-averaged view cannot see). ``engine``
+    tags the sentences (default: the dygraph ``tagger``)."""
     from paddle_ner.predictor import DynamicEngine, tag_sentences
 
     start = time.time()
     sentences = [s.chars for s in corpus.sentences]
     gold = [list(s.tags) for s in corpus.sentences]
-    pred = tag_sentences(DynamicEngine(tagger), mapper, labels, sentences, cfg.model.max_seq_len,
+    pred = tag_sentences(engine or DynamicEngine(tagger), mapper, labels, sentences, cfg.model.max_seq_len,
                          cfg.model.window_overlap, cfg.train.eval_batch_size)
     result = {"micro": entity_prf(gold, pred)}
     view_gold, view_pred = gold, pred

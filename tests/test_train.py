@@ -269,3 +269,29 @@ def test_data_parallel_training_under_paddle_launch_on_cpu(tmp_path):
     # 400 sentences / 16 = 25 batches, 12 per rank: epochs counted per rank.
     assert metrics["epochs"] == pytest.approx(6 / 12, abs=1e-3)
     assert "train.log" in {p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize("model", ["bigru_crf", "bert"])
+def test_dev_through_the_inference_engine_equals_dygraph_and_leaves_training_alone(model, eight, tmp_path,
+                                                                                    standin):
+    """train.eval_engine=inference (the CPU default) scores dev exactly as the dygraph model
+    does, and saving the static graph does not turn the tagger itself static: the two runs'
+    dev curves and final weights are identical."""
+    extra = SMALL_BIGRU + ["--set", "train.lr=0.01"] if model == "bigru_crf" else \
+        ["--set", f"model.pretrained={standin('bert')}", "--set", "train.lr=2e-3", "--set", "model.crf_lr=10",
+         "--set", "train.warmup_proportion=0"]
+    runs = {}
+    for engine in ("dynamic", "inference"):
+        out = tmp_path / engine
+        assert train_cli.main(["--model", model, *on_files(eight), "--output", str(out), *extra, "--device", "cpu",
+                               "--set", "train.epochs=12", "--set", "train.batch_size=4",
+                               "--set", "train.eval_every=3", "--set", "train.eval_at_epoch_end=false", "--set", f"train.eval_engine={engine}"]) == 0
+        runs[engine] = out
+    history = {e: json.loads((out / "metrics.json").read_text())["history"] for e, out in runs.items()}
+    dev = {e: [(h["step"], h["dev_f1"], h["dev_f1_batch_averaged"]) for h in hist if "dev_f1" in h]
+           for e, hist in history.items()}
+    assert len(dev["inference"]) == 8 and dev["inference"] == dev["dynamic"]
+    assert any(f1 > 0 for _, f1, _ in dev["inference"])  # the model learned something to agree on
+    weights = {e: paddle.load(str(out / "model" / "model.pdparams")) for e, out in runs.items()}
+    for name, value in weights["dynamic"].items():
+        np.testing.assert_array_equal(value.numpy(), weights["inference"][name].numpy(), err_msg=name)
