@@ -236,6 +236,17 @@ def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
             out[dtype] = {"gflops": 2 * m * k * n / seconds / 1e9}
         except Exception as exc:  # noqa: BLE001 - a missing kernel is a finding, not a failure
             out[dtype] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+    if "error" in out["bfloat16"] and {"avx512_bf16", "amx_bf16"} & set(flags):
+        from paddle_ner import bench_peers
+
+        if not bench_peers.missing("torch"):  # the hardware's bf16 ceiling, through torch
+            import torch
+
+            torch.set_num_threads(threads)
+            a, b = torch.randn(m, k).bfloat16(), torch.randn(k, n).bfloat16()
+            a @ b
+            seconds = min(timed(lambda: a @ b, repeats))
+            out["bfloat16"]["torch_gflops"] = 2 * m * k * n / seconds / 1e9
     return out
 
 
@@ -527,9 +538,11 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"training corpus {100 * report['pad_waste']:.1f}% (target <= 10%; pad-128: {100 * waste['pad128']:.1f}%)")
     fp32 = ceiling["float32"].get("gflops")
     bf16 = ceiling["bfloat16"].get("gflops")
+    torch_bf16 = ceiling["bfloat16"].get("torch_gflops")
+    bf16_text = (f"{bf16:.0f} GFLOP/s" if bf16 else f"none in Paddle ({ceiling['bfloat16']['error'][:90]})"
+                 + (f", {torch_bf16:.0f} GFLOP/s through torch" if torch_bf16 else ""))
     print(f"GEMM ceiling on {ceiling['threads']} thread(s): fp32 "
-          f"{f'{fp32:.0f} GFLOP/s' if fp32 else ceiling['float32']['error']}, bf16 "
-          f"{f'{bf16:.0f} GFLOP/s' if bf16 else ceiling['bfloat16']['error']}; headline training "
+          f"{f'{fp32:.0f} GFLOP/s' if fp32 else ceiling['float32']['error']}, bf16 {bf16_text}; headline training "
           f"{headline['train']['ours']['gflops']:.1f} GFLOP/s")
     print(f"wrote {args.out}")
     return 0
