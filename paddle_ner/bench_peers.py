@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-INSTALL_HINT = 'pip install -e ".[bench]" (make install EXTRAS=bench)'
+INSTALL_HINT = 'install the bench extra into the profile\'s venv: .venv/bin/pip install -e ".[bench]"'
 
 
 def missing(*modules: str) -> List[str]:
