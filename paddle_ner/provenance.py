@@ -72,6 +72,11 @@ def cpu_flags() -> List[str]:
     return []
 
 
+def has_bf16() -> bool:
+    """Whether the processor has bf16 instructions (AMX or AVX-512 BF16)."""
+    return bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags()))
+
+
 def machine(device: str = "cpu") -> dict:
     return {"device": device, "device_name": device_name(device), "platform": platform.platform(),
             "cpu_count": os.cpu_count(), "argv0": sys.argv[0]}

@@ -4,11 +4,9 @@ What each OpenMP thread has in its MXCSR is read on that thread itself: a ctypes
 on every thread of a parallel region of each runtime Paddle loaded (libiomp5 for MKL and
 oneDNN, libgomp) and reports its id and register. The test fails if only the Python thread
 were set (the worker that a 2-thread GEMM starts keeps MXCSR 0x1fa0 otherwise, as measured)."""
-import ctypes
 import json
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest

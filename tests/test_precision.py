@@ -7,18 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import make_env
-from paddle_ner import predictor as predictor_mod
 from paddle_ner.errors import UsageError
-from paddle_ner.predictor import InferenceEngine, Predictor, resolve_precision
-from paddle_ner.provenance import cpu_flags
+from paddle_ner.predictor import Predictor, resolve_precision
+from paddle_ner.provenance import has_bf16
 from test_serve import serve_run
 
 REPO = Path(__file__).resolve().parents[1]
-HAS_BF16 = bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags()))
+HAS_BF16 = has_bf16()
 
 
 @pytest.fixture(scope="module")
