@@ -172,3 +172,29 @@ def test_sparse_embeddings_need_adam(standin):
     changed = np.nonzero(np.abs(tagger.encoder.bigram_embedding.weight.numpy() - before).sum(1))[0]
     used = np.unique(ids.numpy()[:, :, 1])
     assert set(changed) <= set(used.tolist()) and len(changed) > 0  # only the rows in the batch moved
+
+
+def test_standin_with_a_real_vocabulary_and_chosen_architecture(tmp_path, capsys):
+    """--vocab/--arch: a from-scratch encoder keeps the given vocab.txt token for token (ids as in
+    the file) and the requested shape; an unknown field or a non-BERT vocabulary is refused."""
+    from paddle_ner.errors import UsageError
+    from paddle_ner.models.standin import main, parse_arch, standin_vocab
+
+    tokens = standin_vocab(500, "中国人")
+    tokens[200:202] = ["\u2028", "\x85"]  # in BERT-Chinese's vocab.txt: one token each, not line breaks
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    main([str(tmp_path / "out"), "--models", "bert", "--vocab", str(vocab),
+          "--arch", "num_hidden_layers=1", "hidden_size=32", "num_attention_heads=2", "intermediate_size=64"])
+    model = load_pretrained_model("bert", str(tmp_path / "out" / "bert"))
+    assert model.config.vocab_size == 500 and model.config.num_hidden_layers == 1
+    assert model.config.hidden_size == 32
+    assert (tmp_path / "out" / "bert" / "vocab.txt").read_bytes() == vocab.read_bytes()
+    with pytest.raises(UsageError, match="--arch .num_hidden_layer.: expected KEY=INTEGER"):
+        parse_arch(["num_hidden_layer"])
+    for argv, message in ((["--arch", "num_layers=2"], "num_layers: not in bert-base-chinese's config"),
+                          (["--vocab", str(vocab)], "not a BERT-style vocab.txt")):
+        vocab.write_text("a\nb\n", encoding="utf-8")
+        with pytest.raises(SystemExit):
+            main([str(tmp_path / "bad"), "--models", "bert"] + argv)
+        assert message in capsys.readouterr().err
