@@ -73,3 +73,36 @@ def test_only_selected_configs_get_test_and_only_once(study, tmp_path):
 def test_an_unknown_group_is_refused(study, tmp_path):
     done = run(["--runs", str(study), "--out", str(tmp_path), "--test", str(SAMPLE / "test.txt"), "--score", "nope"])
     assert done.returncode != 0 and "nope" in done.stderr
+
+
+def test_a_stopped_run_is_listed_from_its_checkpoint_and_never_scored(tmp_path):
+    """A run stopped before its last step (no metrics.json) is still a run tried: listed with the
+    dev evaluations its checkpoint holds, marked stopped, and refused if its group is scored."""
+    runs = tmp_path / "runs"
+    code = train_cli.main(["--model", "bigru_crf", "--train", str(SAMPLE / "train.txt"), "--dev",
+                           str(SAMPLE / "dev.txt"), "--seed", "1", "--device", "cpu", "--output",
+                           str(runs / "long-seed1"), "--set", "train.epochs=2", "--set", "train.batch_size=64",
+                           "--set", "model.hidden_size=16", "--set", "model.bigram_dim=0"])
+    assert code == 0
+    run_dir = runs / "long-seed1"
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    per_epoch = metrics["steps"] // 2
+    # as SIGTERM one step into epoch 2 leaves it: checkpoint state, no metrics.json
+    (run_dir / "metrics.json").unlink()
+    state_path = run_dir / "checkpoint" / "state.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    state.update(epoch=1, batch_in_epoch=1, global_step=per_epoch + 1, finished=False,
+                 history=[h for h in state["history"] if h["step"] <= per_epoch])
+    state_path.write_text(json.dumps(state), encoding="utf-8")
+    first = [h for h in state["history"] if "dev_f1" in h]
+
+    done = run(["--runs", str(runs), "--out", str(tmp_path / "out")])
+    assert done.returncode == 0, done.stderr
+    entry = json.loads((tmp_path / "out" / "baselines.json").read_text(encoding="utf-8"))["runs"][0]
+    assert entry["stopped"] == {"at_step": per_epoch + 1, "of_steps": metrics["steps"], "epochs_done": 1}
+    assert entry["dev"]["micro"]["f1"] == max(h["dev_f1"] for h in first)
+    assert entry["test"] is None
+    assert "| long-seed1 | stopped after 1 of 2 |" in (tmp_path / "out" / "baselines.md").read_text(encoding="utf-8")
+    refused = run(["--runs", str(runs), "--out", str(tmp_path / "out2"), "--test", str(SAMPLE / "test.txt"),
+                   "--score", "long"])
+    assert refused.returncode != 0 and "has not finished" in refused.stderr

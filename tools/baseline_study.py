@@ -63,9 +63,13 @@ def score_test_once(run: Path, test_file: Path) -> dict:
 def summarise(run: Path, test_file: Optional[Path], scored: bool) -> dict:
     info = json.loads((run / "run.json").read_text(encoding="utf-8"))
     metrics_path = run / "metrics.json"
-    if not metrics_path.is_file():
-        raise SystemExit(f"{run}: no metrics.json (the run has not finished)")
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    stopped = not metrics_path.is_file()
+    if stopped:  # stopped before the end: listed from its last checkpoint, never scored
+        if scored:
+            raise SystemExit(f"{run}: no metrics.json (the run has not finished); it cannot be scored")
+        metrics = stopped_metrics(run, info)
+    else:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     steps_per_epoch = metrics["steps"] / metrics["epochs"]
     dev_curve = [{"epoch": round(h["step"] / steps_per_epoch, 3), "step": h["step"], "micro_f1": h["dev_f1"]}
                  for h in metrics["history"] if "dev_f1" in h]
@@ -83,6 +87,8 @@ def summarise(run: Path, test_file: Optional[Path], scored: bool) -> dict:
         "dev_curve": dev_curve,
         "test": None,
     }
+    if stopped:
+        entry["stopped"] = metrics["stopped"]
     if metrics.get("test"):
         entry["test"] = {"scored_by": "the training run, once, with its best dev model",
                          "path": info["data"]["splits"]["test"]["path"],
@@ -93,6 +99,38 @@ def summarise(run: Path, test_file: Optional[Path], scored: bool) -> dict:
             raise SystemExit(f"{run.name} has no test split: pass --test FILE")
         entry["test"] = score_test_once(run, test_file)
     return entry
+
+
+def stopped_metrics(run: Path, info: dict) -> dict:
+    """metrics.json's fields for a run stopped before its last step, from the checkpoint it saved
+    (``checkpoint/state.json``): planned steps and epochs, history, the best dev evaluation."""
+    state_path = run / "checkpoint" / "state.json"
+    if not state_path.is_file():
+        raise SystemExit(f"{run}: neither metrics.json nor checkpoint/state.json; nothing to list")
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    evaluations = [h for h in state["history"] if "dev_f1" in h]
+    if not evaluations:
+        raise SystemExit(f"{run}: stopped before its first dev evaluation; nothing to list")
+    best = max(evaluations, key=lambda h: h["dev_f1"])
+    epochs = read_config_epochs(run)
+    if state["epoch"] < 1:
+        raise SystemExit(f"{run}: stopped inside its first epoch; nothing to list")
+    steps_per_epoch = (state["global_step"] - state["batch_in_epoch"]) // state["epoch"]
+
+    def split(suffix):
+        return {k: best[f"dev_{k}{suffix}"] for k in METRICS}
+
+    return {"steps": steps_per_epoch * epochs, "epochs": epochs, "history": state["history"],
+            "train_seconds": state["train_seconds"], "best_step": best["step"],
+            "dev": {"micro": split(""), "batch_averaged": split("_batch_averaged")},
+            "stopped": {"at_step": state["global_step"], "of_steps": steps_per_epoch * epochs,
+                        "epochs_done": state["epoch"]}}
+
+
+def read_config_epochs(run: Path) -> int:
+    import yaml
+
+    return int(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))["train"]["epochs"])
 
 
 def brief(metric: dict) -> dict:
@@ -134,7 +172,8 @@ def markdown(entries: List[dict], groups: Dict[str, dict]) -> str:
         curve = " ".join(f"{100 * p['micro_f1']:.1f}" for p in e["dev_curve"]
                          if abs(p["epoch"] - round(p["epoch"])) < 1e-6)
         test = f"{100 * e['test']['micro']['f1']:.2f}" if e["test"] else "not scored"
-        lines.append(f"| {e['run']} | {e['epochs']:g} | {100 * e['dev']['micro']['f1']:.2f} ({e['best_epoch']:g}) "
+        epochs = f"{e['epochs']:g}" if "stopped" not in e else f"stopped after {e['stopped']['epochs_done']} of {e['epochs']:g}"
+        lines.append(f"| {e['run']} | {epochs} | {100 * e['dev']['micro']['f1']:.2f} ({e['best_epoch']:g}) "
                      f"| {curve} | {test} | {e['train_seconds'] / 60:.0f} | `{e['command']}` |")
     return "\n".join(lines) + "\n"
 
