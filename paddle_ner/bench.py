@@ -325,7 +325,8 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     outputs = {}
     for name, engine in engines.items():
         use_cpu_cores(cpu_single_thread(key))
-        tag_sentences(engine, mapper, LABELS, predict_sentences[:8], cfg.max_seq_len, cfg.window_overlap, 64)
+        # a whole warm-up pass: oneDNN plans once per input shape, and a served model has seen them all
+        tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len, cfg.window_overlap, 64)
         start = time.perf_counter()
         outputs[name] = tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len,
                                       cfg.window_overlap, 64)
@@ -333,10 +334,15 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
         row["predict"][name] = {"chars_per_s": chars / seconds, "sentences_per_s": len(predict_sentences) / seconds}
     row["predict"]["speedup"] = row["predict"]["inference"]["chars_per_s"] / row["predict"]["dynamic"]["chars_per_s"]
     row["predict"]["tags_agree"] = outputs["dynamic"] == outputs["inference"]
+    row["predict"]["inference_bf16"] = bf16_inference(model_dir / "export", mapper, cfg, predict_sentences,
+                                                      outputs["inference"], row["predict"]["inference"]["chars_per_s"],
+                                                      cpu_single_thread(key))
     # the prediction batch size, by measurement: paddle.inference at each of args.predict_batches
     row["predict"]["inference_by_batch"] = {}
     for batch in args.predict_batches:
         use_cpu_cores(cpu_single_thread(key))
+        tag_sentences(engines["inference"], mapper, LABELS, predict_sentences, cfg.max_seq_len, cfg.window_overlap,
+                      batch)  # warm: this batch size's shapes get their oneDNN plans
         start = time.perf_counter()
         tag_sentences(engines["inference"], mapper, LABELS, predict_sentences, cfg.max_seq_len, cfg.window_overlap,
                       batch)
@@ -346,6 +352,33 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
                                           row["predict"]["inference"]["chars_per_s"]))
     row["peak_rss_mb"] = peak_rss_mb()
     return row
+
+
+def bf16_inference(export_dir: Path, mapper, cfg, sentences, fp32_tags, fp32_chars_per_s: float,
+                   single_thread: bool) -> dict:
+    """The same sentences through oneDNN's bf16 pass (``--precision bf16``), where the CPU has
+    bf16: chars/s, speedup over fp32, and the share of characters tagged as fp32 tagged them
+    (random weights: tiny logit margins, so agreement here is a floor, not the trained figure)."""
+    from paddle_ner.compat import use_cpu_cores
+    from paddle_ner.errors import UsageError
+    from paddle_ner.predictor import InferenceEngine, tag_sentences
+    from paddle_ner.provenance import has_bf16
+
+    if not has_bf16():
+        return {"skipped": "the processor reports neither avx512_bf16 nor amx_bf16"}
+    use_cpu_cores(single_thread)
+    try:
+        engine = InferenceEngine(export_dir, precision="bf16")
+        tag_sentences(engine, mapper, LABELS, sentences, cfg.max_seq_len, cfg.window_overlap, 64)  # plans per shape
+        start = time.perf_counter()
+        tags = tag_sentences(engine, mapper, LABELS, sentences, cfg.max_seq_len, cfg.window_overlap, 64)
+        seconds = time.perf_counter() - start
+    except UsageError as err:  # a Paddle build without the bf16 kernels (paddlepaddle-gpu 2.6.2 on CPU)
+        return {"skipped": str(err)}
+    chars = sum(len(s) for s in sentences)
+    same = sum(a == b for x, y in zip(fp32_tags, tags) for a, b in zip(x, y))
+    return {"chars_per_s": chars / seconds, "speedup_vs_fp32": chars / seconds / fp32_chars_per_s,
+            "tag_agreement": same / chars}
 
 
 def train_peers(key: str, tagger, batches, threads: int, seed: int, ours_tokens_per_s: float) -> dict:
@@ -448,7 +481,8 @@ def corpus_pad_waste(sentences, batch_size: int) -> dict:
 def markdown(rows: List[dict]) -> str:
     head = ("| model | size | params | train tok/s ours | pad-128 | speedup | ms/step ours | pad-128 "
             "| GFLOP/s ours (of fp32 ceiling) | CRF share "
-            "| predict chars/s dygraph | inference | speedup | sent/s inference | peak RSS MB |")
+            "| predict chars/s dygraph | inference | speedup | bf16 inference (x fp32) | sent/s inference "
+            "| peak RSS MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         t, p = r["train"], r["predict"]
@@ -458,7 +492,25 @@ def markdown(rows: List[dict]) -> str:
                      f"{' (%.0f%%)' % (100 * t['ours']['of_fp32_ceiling']) if 'of_fp32_ceiling' in t['ours'] else ''} "
                      f"| {100 * r['crf_share_of_step']['share']:.2f}% "
                      f"| {p['dynamic']['chars_per_s']:.0f} | {p['inference']['chars_per_s']:.0f} | {p['speedup']:.2f}x "
+                     f"| {bf16_cell(p.get('inference_bf16', {}))} "
                      f"| {p['inference']['sentences_per_s']:.1f} | {r['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def bf16_cell(m: dict) -> str:
+    return f"{m['chars_per_s']:.0f} ({m['speedup_vs_fp32']:.2f}x)" if "chars_per_s" in m else "-"
+
+
+def batch_markdown(rows: List[dict]) -> str:
+    """paddle.inference chars/s by prediction batch size, one line per model, the best in bold."""
+    batches = sorted({b for r in rows for b in r["predict"].get("inference_by_batch", {})}, key=int)
+    lines = ["| model | size | " + " | ".join(f"batch {b}" for b in batches) + " |",
+             "|---|---|" + "---:|" * len(batches)]
+    for r in rows:
+        by = r["predict"].get("inference_by_batch", {})
+        best = max(by, key=by.get) if by else None
+        lines.append(f"| {r['model']} | {r['size']} | " + " | ".join(
+            (f"**{by[b]:.0f}**" if b == best else f"{by[b]:.0f}") if b in by else "-" for b in batches) + " |")
     return "\n".join(lines)
 
 
@@ -521,6 +573,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(markdown(rows))
+    print("\npaddle.inference (fp32) characters/s by prediction batch size:\n")
+    print(batch_markdown(rows))
     if args.peers:
         skipped = sorted({part["skipped"] for r in rows for part in [r.get("peers", {}),
                                                                       r.get("peers", {}).get("predict", {})]

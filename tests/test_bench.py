@@ -26,8 +26,17 @@ def test_bench_reports_every_measurement_and_engines_agree(tmp_path, capsys):
     from paddle_ner import bench_peers
 
     rows = {r["model"]: r for r in report["rows"]}
+    from paddle_ner.provenance import has_bf16
+
     for row in rows.values():
         assert set(row["predict"]["inference_by_batch"]) == {"16", "32", "64", "128"}
+        bf16 = row["predict"]["inference_bf16"]
+        if "chars_per_s" in bf16:  # a CPU with bf16 and a Paddle with its oneDNN bf16 kernels
+            assert has_bf16() and 0 <= bf16["tag_agreement"] <= 1
+            assert bf16["speedup_vs_fp32"] == bf16["chars_per_s"] / row["predict"]["inference"]["chars_per_s"]
+        else:  # said why: no bf16 in this CPU, or none in this Paddle build (paddlepaddle-gpu 2.6.2)
+            assert ("neither" in bf16["skipped"]) != has_bf16() or "bf16 kernels" in bf16["skipped"]
+    assert "batch 16 | batch 32 | batch 64 | batch 128" in printed
     if bench_peers.missing("torch", "transformers"):  # skipped, with how to get them
         assert "bench" in rows["bert"]["peers"]["skipped"] and "peers skipped:" in printed
     else:
