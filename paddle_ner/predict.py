@@ -41,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--text", help="one text to tag")
     source.add_argument("--input", help="a UTF-8 file with one text per line (- for stdin)")
     parser.add_argument("--engine", choices=["dynamic", "inference"], default="dynamic")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
-                        help="--engine inference on CPU: fp32 (default), bf16 (oneDNN's bfloat16 pass; needs a "
-                             "CPU with amx_bf16 or avx512_bf16), or auto (bf16 where the CPU has it)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="auto",
+                        help="--engine inference on CPU: auto (default: oneDNN's bfloat16 pass for the "
+                             "transformer encoders on a CPU with amx_bf16 or avx512_bf16, else fp32), fp32, or "
+                             "bf16 (needs such a CPU)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--format", choices=["jsonl", "html"], default="jsonl",
                         help="jsonl (default): one JSON object per text; html: a standalone page showing the "
@@ -59,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddle_ner.predictor import Predictor, write_jsonl
 
     texts = [args.text] if args.text is not None else read_lines(args.input)
-    if args.precision != "fp32" and args.engine != "inference":
+    if args.precision == "bf16" and args.engine != "inference":
         raise UsageError(f"--precision {args.precision} applies to --engine inference only")
     predictor = Predictor.from_run(args.run_dir, engine=args.engine, batch_size=args.batch_size,
                                    precision=args.precision)

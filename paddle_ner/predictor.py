@@ -47,9 +47,10 @@ class DynamicEngine:
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
-def resolve_precision(precision: str, device: str = "cpu") -> str:
+def resolve_precision(precision: str, device: str = "cpu", model: Optional[str] = None) -> str:
     """``fp32`` or ``bf16`` for ``precision``: ``auto`` is bf16 on a CPU that reports
-    ``amx_bf16`` or ``avx512_bf16``, else fp32; bf16 on a CPU without them is refused (oneDNN
+    ``amx_bf16`` or ``avx512_bf16`` for a model bf16 speeds up (``registry.bf16_pays``; any
+    model when ``model`` is None), else fp32; bf16 on a CPU without them is refused (oneDNN
     would emulate it, slower than fp32). On GPU the engine always runs fp32."""
     from paddle_ner.errors import UsageError
     from paddle_ner.provenance import has_bf16
@@ -59,10 +60,20 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
     if device != "cpu":
         return "fp32"
     if precision == "auto":
-        return "bf16" if has_bf16() else "fp32"
+        from paddle_ner.models.registry import bf16_pays
+
+        return "bf16" if has_bf16() and (model is None or bf16_pays(model)) else "fp32"
     if precision == "bf16" and not has_bf16():
         raise UsageError("--precision bf16: this CPU reports neither amx_bf16 nor avx512_bf16; use fp32")
     return precision
+
+
+def export_model_key(model_dir: Path) -> Optional[str]:
+    """The ``--model`` key an export's manifest names, if it has one."""
+    try:
+        return json.loads((model_dir / "manifest.json").read_text(encoding="utf-8")).get("model")
+    except (OSError, ValueError):
+        return None
 
 
 class InferenceEngine:
@@ -76,7 +87,7 @@ class InferenceEngine:
     the math threads (``paddle_ner.denormals``)."""
 
     def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu", precision: str = "fp32"):
-        self.precision = resolve_precision(precision, device)
+        self.precision = resolve_precision(precision, device, export_model_key(Path(model_dir)))
         self._requested, self._where = precision, (Path(model_dir), threads, device)
         self._load(*self._where)
         if device == "cpu":  # the predictor runs on the OpenMP threads Paddle already has

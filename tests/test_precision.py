@@ -42,6 +42,31 @@ def test_auto_is_bf16_only_where_the_cpu_has_bf16(monkeypatch, flags, auto):
         resolve_precision("int8")
 
 
+def test_auto_keeps_fp32_for_the_bigru_which_bf16_does_not_speed_up(monkeypatch):
+    """Measured on trained models (README, Performance): bf16 leaves the BiGRU's GRU in fp32 and
+    gains nothing there, so auto, the CLIs' default, picks bf16 only for the transformer encoders."""
+    import paddle_ner.provenance as provenance
+    from paddle_ner.models import MODEL_KEYS
+
+    monkeypatch.setattr(provenance, "cpu_flags", lambda: ["amx_bf16"])
+    assert {key: resolve_precision("auto", model=key) for key in MODEL_KEYS} == {
+        key: "fp32" if key == "bigru_crf" else "bf16" for key in MODEL_KEYS}
+    assert resolve_precision("bf16", model="bigru_crf") == "bf16"  # asked for, it is honoured
+    from paddle_ner import predict
+    from paddle_ner.serve import cli
+
+    assert predict.build_parser().get_default("precision") == cli.build_parser().get_default("precision") == "auto"
+
+
+def test_an_inference_engine_reads_the_model_from_the_export(run):
+    from paddle_ner.predictor import InferenceEngine, export_model_key
+
+    assert export_model_key(run / "export") == json.loads((run / "export" / "manifest.json").read_text())["model"]
+    engine = InferenceEngine(run / "export", precision="auto")
+    expected = resolve_precision("auto", model=export_model_key(run / "export"))
+    assert engine.precision in (expected, "fp32")  # fp32: a Paddle build without the bf16 kernels
+
+
 def build_has_bf16(run) -> bool:
     try:
         Predictor.from_run(run / "export", engine="inference", precision="bf16").tag(["张三"])
@@ -60,7 +85,9 @@ def test_a_bf16_engine_runs_and_tags_every_character_or_is_refused_in_one_line(r
     if not build_has_bf16(run):
         assert auto.engine.precision == "fp32"
         return
-    assert auto.engine.precision == "bf16"
+    from paddle_ner.predictor import export_model_key
+
+    assert auto.engine.precision == resolve_precision("auto", model=export_model_key(run / "export"))
     fp32 = Predictor.from_run(run / "export", engine="inference", precision="fp32")
     bf16 = Predictor.from_run(run / "export", engine="inference", precision="bf16")
     assert (fp32.engine.precision, bf16.engine.precision) == ("fp32", "bf16")

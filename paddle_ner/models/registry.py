@@ -73,6 +73,13 @@ def cpu_single_thread(key: str) -> bool:
     return key == BASELINE
 
 
+def bf16_pays(key: str) -> bool:
+    """Whether oneDNN's bf16 pass speeds up ``--model key``'s export (``--precision auto``): the
+    transformer encoders' GEMMs run in bf16 on AMX / AVX512-BF16; the BiGRU's GRU stays fp32
+    (a trained BiGRU: 0.97x, the same tags; README, Performance)."""
+    return key != BASELINE
+
+
 def check_model_key(key: str) -> str:
     if key not in MODEL_KEYS:
         raise ValueError(f"unknown model {key!r}; choose one of {', '.join(MODEL_KEYS)}")

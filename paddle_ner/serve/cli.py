@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto (default): the exported graph through paddle.inference where an export "
                              "exists, else the saved model in dygraph")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
-                        help="paddle.inference on CPU: fp32 (default), bf16 (oneDNN's bfloat16 pass; needs a CPU "
-                             "with amx_bf16 or avx512_bf16), or auto (bf16 where the CPU has it)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="auto",
+                        help="paddle.inference on CPU: auto (default: oneDNN's bfloat16 pass for the transformer "
+                             "encoders on a CPU with amx_bf16 or avx512_bf16, else fp32), fp32, or bf16 (needs "
+                             "such a CPU)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU math threads of the model (default 0: all cores for paddle.inference, the "
                              "model's own choice in dygraph)")
@@ -106,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     description = describe(model_dir, engine)
     # The model is loaded and run on one thread (Paddle's thread settings are per thread).
     thread = model_thread()
-    if args.precision != "fp32" and engine != "inference":
+    if args.precision == "bf16" and engine != "inference":
         raise UsageError(f"--precision {args.precision} applies to the inference engine only (this model is "
                          f"served by the {engine} engine)")
     predictor = thread.submit(load_predictor, model_dir, engine, args.device, max(64, args.max_batch),
