@@ -14,7 +14,6 @@ The result does not depend on the machine's load or speed (only on the weights a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import defaultdict
@@ -90,7 +89,7 @@ def main(argv=None) -> int:
     from paddle_ner.data import read_corpus
     from paddle_ner.denormals import mxcsr, supported
     from paddle_ner.models.io import load_model
-    from paddle_ner.provenance import git_commit, machine
+    from paddle_ner.provenance import git_commit, machine, write_report
 
     paddle.set_device("cpu")
     if supported() and mxcsr() & 0x8040:
@@ -105,10 +104,7 @@ def main(argv=None) -> int:
         for when, r in report["runs"][str(run)].items():
             print(f"{run} ({when}): {r['denormal']} denormal of {r['values']:,} gradient values "
                   f"({100 * r['denormal_share']:.2e}%) over {r['batches']} batches")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        print(f"wrote {args.out}")
+    write_report(args.out, report)
     return 0
 
 

@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     from paddle_ner import bench_peers
     from paddle_ner.bench import LABELS, build
     from paddle_ner.denormals import set_flush_denormals, wanted
-    from paddle_ner.provenance import cpu_flags, git_commit, machine, package_versions
+    from paddle_ner.provenance import cpu_flags, git_commit, machine, package_versions, write_report
 
     paddle.set_device("cpu")
     if wanted():
@@ -216,10 +216,7 @@ def main(argv=None) -> int:
                                        for r in report["runs"].values()) + " |")
     if "torch_skipped" in report:
         print(f"torch skipped: {report['torch_skipped']}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        print(f"wrote {args.out}")
+    write_report(args.out, report)
     return 0
 
 

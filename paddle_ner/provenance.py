@@ -80,3 +80,16 @@ def has_bf16() -> bool:
 def machine(device: str = "cpu") -> dict:
     return {"device": device, "device_name": device_name(device), "platform": platform.platform(),
             "cpu_count": os.cpu_count(), "argv0": sys.argv[0]}
+
+
+def write_report(path: Optional[Path], report: dict) -> None:
+    """A benchmark's JSON report to ``path`` (parents made; nothing when ``path`` is None), and a
+    line saying where it went."""
+    if path is None:
+        return
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
