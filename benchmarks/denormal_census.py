@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-TINY = float(np.finfo(np.float32).tiny)
-
-
 def count(values: np.ndarray) -> tuple:
-    """(denormal, zero, total) of a float32 array."""
-    a = np.abs(np.asarray(values, dtype=np.float32)).ravel()
-    return int(((a > 0) & (a < TINY)).sum()), int((a == 0).sum()), int(a.size)
+    """(denormal, zero, total) of a float32 array, read from the bits (exponent 0: zero or
+    denormal), so a process that flushes or treats denormals as zero still counts them."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).ravel()
+    exponent_zero = (bits & 0x7F800000) == 0
+    mantissa = bits & 0x007FFFFF
+    return int((exponent_zero & (mantissa != 0)).sum()), int((exponent_zero & (mantissa == 0)).sum()), int(bits.size)
 
 
 def census(tagger, mapper, cfg, labels, sentences, batches: int, batch_size: int, seed: int) -> dict:
