@@ -113,7 +113,9 @@ class TrainConfig:
     # padding); "shuffle" = the training set shuffled in place each epoch (so each epoch permutes
     # the previous one) and cut into consecutive batches, the last partial one kept.
     batching: str = "buckets"
-    eval_batch_size: int = 64
+    # Sentences per model call when tagging dev/test (speed only: the batch-averaged metric
+    # uses batch_size); 0 = the measured best for the model and device (registry.predict_batch_size).
+    eval_batch_size: int = 0
     # How dev is tagged during training: "inference" = the current weights saved as a static
     # graph (paddle.jit.save, a temporary directory) and run by paddle.inference's oneDNN
     # kernels, "dynamic" = the dygraph model; "auto" = inference on CPU, dynamic on GPU.

@@ -88,6 +88,7 @@ class InferenceEngine:
 
     def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu", precision: str = "fp32"):
         self.precision = resolve_precision(precision, device, export_model_key(Path(model_dir)))
+        self.device = device
         self._requested, self._where = precision, (Path(model_dir), threads, device)
         self._load(*self._where)
         if device == "cpu":  # the predictor runs on the OpenMP threads Paddle already has
@@ -210,10 +211,12 @@ class Predictor:
         self.batch_size = batch_size
 
     @classmethod
-    def from_run(cls, path, engine: str = "dynamic", batch_size: int = 64, device: str = "cpu",
+    def from_run(cls, path, engine: str = "dynamic", batch_size: Optional[int] = None, device: str = "cpu",
                  precision: str = "fp32") -> "Predictor":
         """Load from a run directory (``RUN_DIR/model``) or a saved model / export directory.
-        ``precision`` applies to ``engine="inference"`` on CPU (see :class:`InferenceEngine`)."""
+        ``precision`` applies to ``engine="inference"`` on CPU (see :class:`InferenceEngine`);
+        ``batch_size`` defaults to the measured best for the model and device
+        (``registry.predict_batch_size``)."""
         model_dir = find_model_dir(path, exported=engine == "inference")
         if engine == "dynamic":
             from paddle_ner.models import load_model
@@ -234,6 +237,10 @@ class Predictor:
             runner = InferenceEngine(model_dir, device=device, precision=precision)
         else:
             raise UsageError(f"unknown engine {engine!r} (dynamic or inference)")
+        if not batch_size:
+            from paddle_ner.models.registry import predict_batch_size
+
+            batch_size = predict_batch_size(cfg.name, device)
         return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
 
     def tag(self, texts: Sequence[str]) -> List[List[str]]:

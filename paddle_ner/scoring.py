@@ -29,7 +29,7 @@ def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg, engine=None) ->
     sentences = [s.chars for s in corpus.sentences]
     gold = [list(s.tags) for s in corpus.sentences]
     pred = tag_sentences(engine or DynamicEngine(tagger), mapper, labels, sentences, cfg.model.max_seq_len,
-                         cfg.model.window_overlap, cfg.train.eval_batch_size)
+                         cfg.model.window_overlap, eval_batch_size(cfg, getattr(engine, "device", None)))
     result = {"micro": entity_prf(gold, pred)}
     view_gold, view_pred = gold, pred
     if cfg.model.long_sentences == "truncate":
@@ -40,6 +40,18 @@ def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg, engine=None) ->
                                                   weighting=cfg.train.batch_weighting)
     result.update(sentences=len(sentences), seconds=round(time.time() - start, 2))
     return result
+
+
+def eval_batch_size(cfg, device=None) -> int:
+    """``train.eval_batch_size``, or where it is 0 the measured best for the model on ``device``
+    (default: Paddle's current device) (``registry.predict_batch_size``)."""
+    if cfg.train.eval_batch_size:
+        return cfg.train.eval_batch_size
+    import paddle
+
+    from paddle_ner.models.registry import predict_batch_size
+
+    return predict_batch_size(cfg.model.name, device or paddle.device.get_device())
 
 
 def truncated_view(tagger, mapper, labels: Sequence[str], corpus, cfg) -> Tuple[List[Tags], List[Tags]]:
@@ -53,7 +65,7 @@ def truncated_view(tagger, mapper, labels: Sequence[str], corpus, cfg) -> Tuple[
 
     sentences = [s.chars for s in corpus.sentences]
     examples = make_examples(sentences, mapper, cfg.model.max_seq_len, cfg.model.window_overlap, truncate=True)
-    batches = bucket_batches([len(e.ids) for e in examples], cfg.train.eval_batch_size, shuffle=False)
+    batches = bucket_batches([len(e.ids) for e in examples], eval_batch_size(cfg), shuffle=False)
     special = ["O"] if tagger.specials else []
     decoded: Dict[int, Tags] = {}
     tagger.eval()

@@ -117,3 +117,25 @@ def test_the_bf16_benchmark_scores_fp32_as_evaluate_does(run, tmp_path):
     assert row["fp32"]["micro_f1"] == json.loads(evaluated.stdout)["micro"]["f1"]
     assert 0 <= row["tag_agreement"] <= 1 and row["fp32"]["chars_per_s"] > 0 and row["bf16"]["chars_per_s"] > 0
     assert row["meets_default_rule"] == (abs(row["f1_change_points"]) <= 0.1 and row["tag_agreement"] >= 0.995)
+
+
+def test_the_prediction_batch_is_the_measured_best_for_the_model(run):
+    """The fastest batch measured by make bench (README, Performance): 16 sentences for the
+    full-size encoders on CPU, 64 for the BiGRU; unmeasured GPUs keep 64. It is the default of
+    Predictor.from_run and predict, and of dev evaluation where train.eval_batch_size is 0."""
+    from paddle_ner import predict
+    from paddle_ner.config import load_config, model_config_path
+    from paddle_ner.models import MODEL_KEYS
+    from paddle_ner.models.registry import predict_batch_size
+    from paddle_ner.scoring import eval_batch_size
+
+    assert {key: predict_batch_size(key) for key in MODEL_KEYS} == {
+        key: 64 if key == "bigru_crf" else 16 for key in MODEL_KEYS}
+    assert {predict_batch_size(key, "gpu:0") for key in MODEL_KEYS} == {64}
+    assert predict.build_parser().get_default("batch_size") is None
+    assert Predictor.from_run(run).batch_size == 64 and Predictor.from_run(run, batch_size=8).batch_size == 8
+    for key in MODEL_KEYS:
+        cfg = load_config(model_config_path(key))
+        assert cfg.train.eval_batch_size == 0 and eval_batch_size(cfg, "cpu") == predict_batch_size(key)
+        cfg.train.eval_batch_size = 7
+        assert eval_batch_size(cfg, "cpu") == 7
