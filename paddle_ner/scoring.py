@@ -22,7 +22,9 @@ Tags = List[str]
 def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg, engine=None) -> dict:
     """``{"micro", "batch_averaged", "sentences", "seconds"}`` (and ``"truncation"`` when the
     recipe truncates: how many gold entities the batch-averaged view cannot see). ``engine``
-    tags the sentences (default: the dygraph ``tagger``)."""
+    tags the sentences (default: the dygraph ``tagger``). Without a ``tagger`` (an export),
+    a truncating recipe's batch-averaged view, which decodes ``[CLS]``/``[SEP]`` through the
+    tagger, is ``None`` and ``"batch_averaged_note"`` says why."""
     from paddle_ner.predictor import DynamicEngine, tag_sentences
 
     start = time.time()
@@ -34,8 +36,14 @@ def evaluate(tagger, mapper, labels: Sequence[str], corpus, cfg, engine=None) ->
     view_gold, view_pred = gold, pred
     if cfg.model.long_sentences == "truncate":
         limit = cfg.model.max_seq_len - mapper.num_special
-        view_gold, view_pred = truncated_view(tagger, mapper, labels, corpus, cfg)
         result["truncation"] = {"characters": limit, **entities_beyond(gold, limit)}
+        if tagger is None:
+            result.update(batch_averaged=None, sentences=len(sentences), seconds=round(time.time() - start, 2),
+                          batch_averaged_note="batch-averaged: not given for an export; this recipe's view "
+                                              "decodes [CLS]/[SEP], which only the saved model returns "
+                                              "(--engine dynamic)")
+            return result
+        view_gold, view_pred = truncated_view(tagger, mapper, labels, corpus, cfg)
     result["batch_averaged"] = batch_averaged_prf(view_gold, view_pred, cfg.train.batch_size,
                                                   weighting=cfg.train.batch_weighting)
     result.update(sentences=len(sentences), seconds=round(time.time() - start, 2))

@@ -119,6 +119,38 @@ def test_the_bf16_benchmark_scores_fp32_as_evaluate_does(run, tmp_path):
     assert row["meets_default_rule"] == (abs(row["f1_change_points"]) <= 0.1 and row["tag_agreement"] >= 0.995)
 
 
+def evaluated(argv, capsys) -> dict:
+    from paddle_ner import evaluate as evaluate_cli
+
+    assert evaluate_cli.main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_scores_an_export_as_it_will_be_served(run, capsys):
+    """--engine inference: the export through paddle.inference, at the precision auto picks for
+    the model (the BiGRU: fp32), named in the report; fp32 scores equal the saved model's."""
+    gold = str(REPO / "data" / "sample" / "test.txt")
+    dynamic = evaluated([str(run), "--file", gold], capsys)
+    assert dynamic["engine"] == {"name": "dynamic", "precision": "fp32"}
+    auto = evaluated([str(run), "--file", gold, "--engine", "inference"], capsys)
+    from paddle_ner.predictor import export_model_key
+
+    assert auto["engine"]["precision"] in (resolve_precision("auto", model=export_model_key(run / "export")), "fp32")
+    fp32 = evaluated([str(run), "--file", gold, "--engine", "inference", "--precision", "fp32"], capsys)
+    assert fp32["engine"] == {"name": "inference", "precision": "fp32"}
+    assert (fp32["micro"], fp32["batch_averaged"]) == (dynamic["micro"], dynamic["batch_averaged"])
+    if HAS_BF16 and build_has_bf16(run):
+        bf16 = evaluated([str(run), "--file", gold, "--engine", "inference", "--precision", "bf16"], capsys)
+        assert bf16["engine"] == {"name": "inference", "precision": "bf16"} and bf16["micro"]["n_gold"] == \
+            dynamic["micro"]["n_gold"]
+
+
+def test_evaluate_refuses_bf16_for_the_saved_model(run):
+    done = subprocess.run([sys.executable, "-m", "paddle_ner.evaluate", str(run), "--precision", "bf16"], cwd=REPO,
+                          env=make_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "--engine inference only" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_the_prediction_batch_is_the_measured_best_for_the_model(run):
     """The fastest batch measured by make bench (README, Performance): 16 sentences for the
     full-size encoders on CPU, 64 for the BiGRU; unmeasured GPUs keep 64. It is the default of

@@ -164,3 +164,24 @@ def test_evaluate_reproduces_the_paper_recipes_metrics(paper_run, capsys):
     result = json.loads(capsys.readouterr().out)
     for key in ("micro", "batch_averaged", "truncation"):
         assert result[key] == saved["test"][key], key
+
+
+def test_evaluate_scores_the_paper_recipes_export_without_the_view_it_cannot_see(paper_run, tmp_path, capsys):
+    """--engine inference scores RUN/export: the same corpus micro scores as the saved model in
+    fp32, and, because the paper recipe's batch-averaged view decodes [CLS]/[SEP], which the
+    export does not return, no batch-averaged figures, with a line saying why."""
+    import shutil
+
+    saved = json.loads((paper_run / "metrics.json").read_text())
+    run = shutil.copytree(paper_run, tmp_path / "run")
+    assert export_cli.main([str(run)]) == 0
+    capsys.readouterr()  # export's own report
+    assert evaluate_cli.main([str(run), "--split", "test", "--json", "--engine", "inference", "--precision",
+                              "fp32"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["engine"] == {"name": "inference", "precision": "fp32"}
+    assert result["micro"] == saved["test"]["micro"] and result["truncation"] == saved["test"]["truncation"]
+    assert result["batch_averaged"] is None and "--engine dynamic" in result["batch_averaged_note"]
+    assert evaluate_cli.main([str(run), "--split", "test", "--engine", "inference", "--precision", "fp32"]) == 0
+    printed = capsys.readouterr().out
+    assert "inference engine, fp32" in printed and "not given for an export" in printed
