@@ -198,3 +198,47 @@ def test_standin_with_a_real_vocabulary_and_chosen_architecture(tmp_path, capsys
         with pytest.raises(SystemExit):
             main([str(tmp_path / "bad"), "--models", "bert"] + argv)
         assert message in capsys.readouterr().err
+
+
+def test_gemm_bias_linear_trains_as_nn_linear_does():
+    """GemmBiasLinear (CPU training: the bias gradient as a GEMM) against nn.Linear on the same
+    weights: the same output bit for bit, the same input and weight gradients, and a bias gradient
+    equal to the column sum of the output gradient computed in float64; in eval mode it is
+    nn.Linear's own forward."""
+    from paddle_ner.models.encoders import GemmBiasLinear, gemm_bias_gradients
+
+    paddle.seed(3)
+    plain = paddle.nn.Linear(24, 40)
+    fast = gemm_bias_gradients(paddle.nn.Sequential(paddle.nn.Linear(24, 40)))[0]
+    assert type(fast) is GemmBiasLinear
+    fast.set_state_dict(plain.state_dict())
+    x = paddle.randn([3, 7, 24])
+    grad = paddle.randn([3, 7, 40])
+    results = []
+    for layer in (plain, fast):
+        layer.train()
+        inputs = x.clone()
+        inputs.stop_gradient = False
+        out = layer(inputs)
+        (out * grad).sum().backward()
+        results.append((out.numpy(), inputs.grad.numpy(), layer.weight.grad.numpy(), layer.bias.grad.numpy()))
+    (out_p, dx_p, dw_p, db_p), (out_f, dx_f, dw_f, db_f) = results
+    np.testing.assert_array_equal(out_f, out_p)
+    np.testing.assert_allclose(dx_f, dx_p, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dw_f, dw_p, rtol=1e-6, atol=1e-6)
+    exact = grad.numpy().astype(np.float64).reshape(-1, 40).sum(axis=0)
+    np.testing.assert_allclose(db_f, exact, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(db_p, exact, rtol=1e-5, atol=1e-5)
+    fast.eval()
+    np.testing.assert_array_equal(fast(x).numpy(), paddle.nn.functional.linear(x, fast.weight, fast.bias).numpy())
+
+
+@pytest.mark.parametrize("key", list(PRETRAINED))
+def test_pretrained_encoders_train_every_linear_through_the_gemm_bias(key, standin):
+    from paddle_ner.models.encoders import GemmBiasLinear
+
+    (tagger, _), _ = _build(key, standin)
+    linears = [type(layer) for layer in tagger.encoder.sublayers() if isinstance(layer, paddle.nn.Linear)]
+    assert linears and set(linears) == {GemmBiasLinear}
+    fresh = load_pretrained_model(key, str(standin(key)))
+    assert list(tagger.encoder.model.state_dict()) == list(fresh.state_dict())  # the same keys as a checkpoint's
