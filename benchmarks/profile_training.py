@@ -10,6 +10,8 @@ into families (GEMM forward, GEMM backward, softmax, norm, activation, dropout, 
 optimizer, ...). The step time not inside any operator is framework overhead.
 
 An operator family whose time does not fall from 1 to 2 threads runs single-threaded.
+``kernels`` checks that op by op: the same single operators (one BERT feed-forward's shapes,
+16 x 53 positions) timed alone at each thread count in both frameworks.
 
     python benchmarks/profile_training.py --model bert --size full --threads 1 2 --out results/profile_training.json
 
@@ -146,6 +148,52 @@ def torch_profile(config, data, threads: int, seed: int) -> dict:
     return {"seconds_per_step": wall / (len(tensors) - 1), "op_seconds": by_name, "steps": len(tensors) - 1}
 
 
+KERNEL_ROWS, HIDDEN, INNER = 16 * 53, 768, 3072  # a bucketed batch of make bench's BERT step
+
+
+def kernel_times(threads: int, repeats: int = 20) -> dict:
+    """Milliseconds (best of ``repeats``) of single operators on a BERT feed-forward's shapes,
+    Paddle and (with the bench extra) torch, on ``threads`` math threads."""
+    import paddle
+    from paddle.base import core
+
+    from paddle_ner import bench_peers
+
+    core.set_num_threads(threads)
+    x, w = paddle.randn([KERNEL_ROWS, HIDDEN]), paddle.randn([HIDDEN, INNER])
+    h, h2 = paddle.randn([KERNEL_ROWS, INNER]), paddle.randn([KERNEL_ROWS, INNER])
+    norm = paddle.nn.LayerNorm(HIDDEN)
+    ops = {"matmul [848,768]x[768,3072]": lambda: paddle.matmul(x, w),
+           "add [848,3072]": lambda: paddle.add(h, h2),
+           "sum over rows (a bias gradient)": lambda: h.sum(axis=0),
+           "gelu": lambda: paddle.nn.functional.gelu(h),
+           "dropout p=0.1": lambda: paddle.nn.functional.dropout(h, 0.1, training=True),
+           "layer_norm [848,768]": lambda: norm(x)}
+    out = {"paddle": {name: 1000 * min(timed(fn, repeats)) for name, fn in ops.items()}}
+    if not bench_peers.missing("torch"):
+        import torch
+
+        torch.set_num_threads(threads)
+        tx, tw = torch.randn(KERNEL_ROWS, HIDDEN), torch.randn(HIDDEN, INNER)
+        th, th2 = torch.randn(KERNEL_ROWS, INNER), torch.randn(KERNEL_ROWS, INNER)
+        tnorm = torch.nn.LayerNorm(HIDDEN)
+        tops = [lambda: tx @ tw, lambda: th + th2, lambda: th.sum(0), lambda: torch.nn.functional.gelu(th),
+                lambda: torch.nn.functional.dropout(th, 0.1, training=True), lambda: tnorm(tx)]
+        with torch.no_grad():
+            out["torch"] = {name: 1000 * min(timed(fn, repeats)) for name, fn in zip(ops, tops)}
+    return out
+
+
+def timed(fn, repeats: int) -> list:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()  # CPU kernels run synchronously in both frameworks
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def summarize(result: dict) -> dict:
     """Per step: seconds by family, and the share of the step outside every operator."""
     steps, fam = result["steps"], defaultdict(float)
@@ -216,6 +264,12 @@ def main(argv=None) -> int:
                                        for r in report["runs"].values()) + " |")
     if "torch_skipped" in report:
         print(f"torch skipped: {report['torch_skipped']}")
+    report["kernels"] = {f"threads_{t}": kernel_times(t) for t in args.threads}
+    print("\nsingle operators alone, ms (best of 20): " + ", ".join(
+        f"{fw} {t} thread(s)" for t in args.threads for fw in report["kernels"][f"threads_{t}"]))
+    for op in report["kernels"][f"threads_{args.threads[0]}"]["paddle"]:
+        cells = [report["kernels"][f"threads_{t}"][fw][op] for t in args.threads for fw in report["kernels"][f"threads_{t}"]]
+        print(f"| {op} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
     write_report(args.out, report)
     return 0
 
