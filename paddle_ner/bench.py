@@ -262,7 +262,7 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     from paddle_ner.predictor import DynamicEngine, InferenceEngine, tag_sentences
 
     from paddle_ner.compat import use_cpu_cores
-    from paddle_ner.models.registry import cpu_single_thread
+    from paddle_ner.models.registry import cpu_single_thread, predict_batch_size
 
     reset_peak_rss()
     threads = use_cpu_cores(cpu_single_thread(key))  # again: a paddle.inference run left this thread at one
@@ -323,22 +323,23 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
     export_model(model_dir, model_dir / "export")
     engines = {"dynamic": DynamicEngine(tagger), "inference": InferenceEngine(model_dir / "export")}
     chars = sum(len(s) for s in predict_sentences)
-    row["predict"] = {}
+    batch_size = predict_batch_size(key)  # what predict, evaluate and dev evaluation use on CPU
+    row["predict"] = {"batch_size": batch_size}
     outputs = {}
     for name, engine in engines.items():
         use_cpu_cores(cpu_single_thread(key))
         # a whole warm-up pass: oneDNN plans once per input shape, and a served model has seen them all
-        tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len, cfg.window_overlap, 64)
+        tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len, cfg.window_overlap, batch_size)
         start = time.perf_counter()
         outputs[name] = tag_sentences(engine, mapper, LABELS, predict_sentences, cfg.max_seq_len,
-                                      cfg.window_overlap, 64)
+                                      cfg.window_overlap, batch_size)
         seconds = time.perf_counter() - start
         row["predict"][name] = {"chars_per_s": chars / seconds, "sentences_per_s": len(predict_sentences) / seconds}
     row["predict"]["speedup"] = row["predict"]["inference"]["chars_per_s"] / row["predict"]["dynamic"]["chars_per_s"]
     row["predict"]["tags_agree"] = outputs["dynamic"] == outputs["inference"]
     row["predict"]["inference_bf16"] = bf16_inference(model_dir / "export", mapper, cfg, predict_sentences,
                                                       outputs["inference"], row["predict"]["inference"]["chars_per_s"],
-                                                      cpu_single_thread(key))
+                                                      cpu_single_thread(key), batch_size)
     # the prediction batch size, by measurement: paddle.inference at each of args.predict_batches
     row["predict"]["inference_by_batch"] = {}
     for batch in args.predict_batches:
@@ -351,13 +352,13 @@ def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir
         row["predict"]["inference_by_batch"][str(batch)] = chars / (time.perf_counter() - start)
     if args.peers and "peers" in row:
         row["peers"].update(predict_peers(key, tagger, mapper, cfg, predict_sentences, threads, args.seed,
-                                          row["predict"]["inference"]["chars_per_s"]))
+                                          row["predict"]["inference"]["chars_per_s"], batch_size))
     row["peak_rss_mb"] = peak_rss_mb()
     return row
 
 
 def bf16_inference(export_dir: Path, mapper, cfg, sentences, fp32_tags, fp32_chars_per_s: float,
-                   single_thread: bool) -> dict:
+                   single_thread: bool, batch_size: int) -> dict:
     """The same sentences through oneDNN's bf16 pass (``--precision bf16``), where the CPU has
     bf16: chars/s, speedup over fp32, and the share of characters tagged as fp32 tagged them
     (random weights: tiny logit margins, so agreement here is a floor, not the trained figure)."""
@@ -371,9 +372,9 @@ def bf16_inference(export_dir: Path, mapper, cfg, sentences, fp32_tags, fp32_cha
     use_cpu_cores(single_thread)
     try:
         engine = InferenceEngine(export_dir, precision="bf16")
-        tag_sentences(engine, mapper, LABELS, sentences, cfg.max_seq_len, cfg.window_overlap, 64)  # plans per shape
+        tag_sentences(engine, mapper, LABELS, sentences, cfg.max_seq_len, cfg.window_overlap, batch_size)  # plans
         start = time.perf_counter()
-        tags = tag_sentences(engine, mapper, LABELS, sentences, cfg.max_seq_len, cfg.window_overlap, 64)
+        tags = tag_sentences(engine, mapper, LABELS, sentences, cfg.max_seq_len, cfg.window_overlap, batch_size)
         seconds = time.perf_counter() - start
     except UsageError as err:  # a Paddle build without the bf16 kernels (paddlepaddle-gpu 2.6.2 on CPU)
         return {"skipped": str(err)}
@@ -403,9 +404,10 @@ def train_peers(key: str, tagger, batches, threads: int, seed: int, ours_tokens_
     return {"train": out}
 
 
-def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: int, ours_chars_per_s: float) -> dict:
-    """HF eager prediction at batch 32 (transformers) or LAC's own API (the BiGRU) on the same
-    sentences, with ours (paddle.inference) / theirs."""
+def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: int, ours_chars_per_s: float,
+                  batch_size: int) -> dict:
+    """HF eager prediction on the same sentences in the same batches as ours (transformers), or
+    LAC's own API on the same sentences (the BiGRU), with ours (paddle.inference) / theirs."""
     from paddle_ner import bench_peers
     from paddle_ner.provenance import has_bf16
 
@@ -419,7 +421,7 @@ def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: 
     if bench_peers.missing("torch", "transformers"):
         return {}
     batches = [(ids, lengths) for ids, lengths, _ in
-               batches_ours(sentences, [["O"] * len(s) for s in sentences], mapper, cfg, 32)]
+               batches_ours(sentences, [["O"] * len(s) for s in sentences], mapper, cfg, batch_size)]
     config = bench_peers.hf_config(tagger, len(LABELS))
     out = {"hf_torch_fp32": bench_peers.hf_predict(config, batches, threads, seed, bf16=False)}
     if has_bf16():
