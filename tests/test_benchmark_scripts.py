@@ -71,3 +71,16 @@ def test_census_finds_denormal_gradients_only_where_the_model_makes_them(tmp_pat
     assert (result["denormal"] > 0) is denormals
     if denormals:  # where they arise: the emissions' gradient, e^-100 of the non-O tags
         assert result["by_tensor"]["grad of the emissions"]["denormal"] > 0
+
+
+def test_bias_gradient_ab_times_both_linears_on_the_same_batches(tmp_path):
+    """The A/B runs both variants on the same model and batches and reports each pass."""
+    out = tmp_path / "ab.json"
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bias_gradient_ab.py"), "--size", "shrunk",
+                           "--steps", "1", "--passes", "2", "--out", str(out)], cwd=REPO, env=make_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert set(report["seconds_per_step"]) == {"nn.Linear", "GemmBiasLinear"}
+    assert all(len(v) == 2 and min(v) > 0 for v in report["seconds_per_step"].values())
+    assert "GemmBiasLinear / nn.Linear" in done.stdout and report["tokens_per_step"] > 0
