@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     from paddle_ner.bench import batches_ours, build, load_sentences, make_optimizer
     from paddle_ner.denormals import set_flush_denormals, wanted
     from paddle_ner.models.encoders import GemmBiasLinear
-    from paddle_ner.provenance import cpu_flags, git_commit, machine, package_versions, write_report
+    from paddle_ner.provenance import report_header, write_report
 
     paddle.set_device("cpu")
     if wanted():
@@ -69,9 +69,8 @@ def main(argv=None) -> int:
                 for batch in tensors[1:]:
                     step(batch)
                 seconds[name].append((time.perf_counter() - started) / (len(tensors) - 1))
-    report = {"command": "python benchmarks/bias_gradient_ab.py " + " ".join(argv or sys.argv[1:]),
-              "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
-              "cpu_flags": cpu_flags(), "threads": threads, "model": f"{args.model} {args.size}",
+    report = {**report_header("python benchmarks/bias_gradient_ab.py " + " ".join(argv or sys.argv[1:])),
+              "threads": threads, "model": f"{args.model} {args.size}",
               "tokens_per_step": tokens, "seconds_per_step": seconds,
               "best_tokens_per_s": {name: tokens / min(s) for name, s in seconds.items()}}
     for name, s in seconds.items():

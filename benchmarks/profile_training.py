@@ -227,15 +227,13 @@ def main(argv=None) -> int:
     from paddle_ner import bench_peers
     from paddle_ner.bench import LABELS, build
     from paddle_ner.denormals import set_flush_denormals, wanted
-    from paddle_ner.provenance import cpu_flags, git_commit, machine, package_versions, write_report
+    from paddle_ner.provenance import report_header, write_report
 
     paddle.set_device("cpu")
     if wanted():
         set_flush_denormals(True)
-    report = {"command": "python benchmarks/profile_training.py " + " ".join(argv or sys.argv[1:]),
-              "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
-              "cpu_flags": cpu_flags(), "model": f"{args.model} {args.size}", "batch_size": args.batch_size,
-              "runs": {}}
+    report = {**report_header("python benchmarks/profile_training.py " + " ".join(argv or sys.argv[1:])),
+              "model": f"{args.model} {args.size}", "batch_size": args.batch_size, "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         cfg, (tagger, mapper) = build(args.model, args.size, Path(tmp), args.seed, [])
         tagger.train()

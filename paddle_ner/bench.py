@@ -542,7 +542,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     import paddle
 
     from paddle_ner.denormals import wanted as denormals_wanted
-    from paddle_ner.provenance import cpu_flags, git_commit, machine, package_versions
+    from paddle_ner.provenance import report_header
 
     paddle.set_device("cpu")
     from paddle_ner.compat import use_cpu_cores
@@ -564,9 +564,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     lookup = {(r["model"], r["size"]): r for r in rows}
     headline = lookup.get(("bert", "full")) or rows[0]
     report = {
-        "command": "python -m paddle_ner.bench " + " ".join(shlex.quote(a) for a in argv),
-        "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
-        "cpu_flags": cpu_flags(), "flush_denormals": denormals_wanted(), "gemm_ceiling": ceiling,
+        **report_header("python -m paddle_ner.bench " + " ".join(shlex.quote(a) for a in argv)),
+        "flush_denormals": denormals_wanted(), "gemm_ceiling": ceiling,
         "cpu_threads": threads, "corpus": corpus_path, "labels": "the corpus's own tags", "headline_model": f"{headline['model']} {headline['size']}",
         "train_speedup_vs_pad128": headline["train"]["speedup"],
         "crf_share_of_step": headline["crf_share_of_step"]["share"],

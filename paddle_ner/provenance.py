@@ -82,6 +82,13 @@ def machine(device: str = "cpu") -> dict:
             "cpu_count": os.cpu_count(), "argv0": sys.argv[0]}
 
 
+def report_header(command: str) -> dict:
+    """What every benchmark report starts with: the command, the commit, the package versions,
+    the machine and the processor's flags."""
+    return {"command": command, "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
+            "cpu_flags": cpu_flags()}
+
+
 def write_report(path: Optional[Path], report: dict) -> None:
     """A benchmark's JSON report to ``path`` (parents made; nothing when ``path`` is None), and a
     line saying where it went."""
