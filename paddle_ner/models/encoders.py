@@ -14,9 +14,10 @@ class GemmBiasLinear(nn.Linear):
     """``nn.Linear`` whose bias gradient is a GEMM when it trains on CPU.
 
     The gradient of a broadcast bias add is a column sum of the output gradient, and Paddle's
-    CPU kernel for that reduction runs on one thread at a fraction of memory speed: 15.0 ms for
-    a [848, 3072] sum over rows, against 0.27 ms in torch, on 2 cores of a Xeon with AMX
-    (``benchmarks/profile_training.py``, "kernels"). Here, training on CPU, the bias enters as
+    CPU kernel for that reduction runs on one thread at a fraction of memory speed: 15-17 ms for
+    a [848, 3072] sum over rows, against 0.3 ms in torch, on 2 cores of a Xeon with AMX
+    (``benchmarks/profile_training.py``, "kernels"); full BERT trains 1.12x faster with it
+    (``benchmarks/bias_gradient_ab.py``). Here, training on CPU, the bias enters as
     ``ones[..., 1] @ bias[1, O]``, so its gradient is the GEMM ``ones^T @ grad`` (Paddle folds
     an N-D x 2-D matmul into one GEMM, forward and backward). Nothing is reshaped: Paddle's
     ``reshape`` gradient is a copy. The forward result is bit-identical (``1.0 * b`` is ``b``);
