@@ -84,9 +84,11 @@ def machine(device: str = "cpu") -> dict:
 
 def report_header(command: str) -> dict:
     """What every benchmark report starts with: the command, the commit, the package versions,
-    the machine and the processor's flags."""
+    the machine, the processor's flags and MKL's dispatch setting."""
+    from paddle_ner.mkl_dispatch import in_force
+
     return {"command": command, "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
-            "cpu_flags": cpu_flags()}
+            "cpu_flags": cpu_flags(), "mkl_dispatch": in_force()}
 
 
 def write_report(path: Optional[Path], report: dict) -> None:

@@ -27,6 +27,7 @@ from typing import List, Optional
 from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import UsageError, exit_on_error
 from paddle_ner.integrity import read_json, recover, verify, write_text
+from paddle_ner.mkl_dispatch import changed_since, in_force
 
 logger = logging.getLogger("paddle_ner")
 
@@ -153,6 +154,7 @@ def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info
         "device_name": device_name(device),
         "world_size": world_size,
         "flush_denormals": device == "cpu" and denormals.supported() and denormals.wanted(),
+        "mkl_dispatch": in_force(),
         "seed": args.seed,
         "recipe": args.recipe if args.config is None else f"custom ({args.config})",
         "data": data_info,
@@ -250,6 +252,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if world_size > 1:
             dist.barrier()
         resume_from = run_dir / "checkpoint" if (run_dir / "checkpoint").is_dir() else None
+        changed = changed_since(read_json(run_dir / "run.json").get("mkl_dispatch"))
+        if changed and rank == 0:
+            logger.warning("%s", changed)
         if resume_from is not None:
             manifest = verify(resume_from, "checkpoint")  # refuse a damaged one before reading any data
         else:

@@ -265,6 +265,9 @@ def test_data_parallel_training_under_paddle_launch_on_cpu(tmp_path):
     run = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     assert run["world_size"] == 2
+    from paddle_ner.mkl_dispatch import in_force
+
+    assert run["mkl_dispatch"] == in_force()  # the ranks ran with MKL's dispatch as this process has it
     assert metrics["steps"] == 6
     # 400 sentences / 16 = 25 batches, 12 per rank: epochs counted per rank.
     assert metrics["epochs"] == pytest.approx(6 / 12, abs=1e-3)
