@@ -210,18 +210,32 @@ def train_flops(tagger, batches) -> float:
     return 3 * total
 
 
+# the environment variables that pin OpenBLAS's core type on some of our machines; they slow a
+# current numpy, so the hardware's ceiling is measured with both unset (and the kernel recorded)
+OPENBLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
 def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
-    """GFLOP/s of ``paddle.matmul`` on one BERT feed-forward product ([2048, 768] x [768, 3072]:
-    16 sentences of 128 positions) with ``threads`` math threads, best of ``repeats``: fp32,
-    and bf16 where the processor has bf16 instructions (``error`` says why it did not run)."""
+    """The hardware's GEMM ceiling on one BERT feed-forward product ([2048, 768] x [768, 3072]:
+    16 sentences of 128 positions) with ``threads`` math threads, best of ``repeats``.
+
+    fp32 is the best of the libraries at hand, each on the same shapes and threads: Paddle
+    (MKL, in this process, so with this process's MKL dispatch), numpy (OpenBLAS, in a child
+    process without ``OPENBLAS_PINS``) and torch when the bench extra is installed;
+    ``float32.set_by`` names the winner and ``float32.libraries`` holds each figure. bf16 is
+    Paddle's where it has a CPU kernel, else torch's (``torch_gflops``); ``error`` says why one
+    did not run."""
     import paddle
     from paddle.base import core
 
-    core.set_num_threads(threads)
-    m, k, n = 2048, 768, 3072
-    out = {"shape": [m, k, n], "threads": threads}
+    from paddle_ner import bench_peers
     from paddle_ner.provenance import has_bf16
 
+    core.set_num_threads(threads)
+    m, k, n = 2048, 768, 3072
+    flop = 2 * m * k * n
+    out = {"shape": [m, k, n], "threads": threads}
+    libraries = {}
     for dtype in ("float32", "bfloat16"):
         if dtype == "bfloat16" and not has_bf16():
             out[dtype] = {"error": "the processor reports neither avx512_bf16 nor amx_bf16"}
@@ -233,21 +247,78 @@ def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
             # no .numpy(): CPU kernels run synchronously, and copying the 25 MB product out
             # took a third off the figure (292 -> 211 GFLOP/s, Xeon with AMX, 2 threads)
             seconds = min(timed(lambda: a @ b, repeats))
-            out[dtype] = {"gflops": 2 * m * k * n / seconds / 1e9}
+            result = {"gflops": flop / seconds / 1e9}
         except Exception as exc:  # noqa: BLE001 - a missing kernel is a finding, not a failure
-            out[dtype] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-    if "error" in out["bfloat16"] and has_bf16():
-        from paddle_ner import bench_peers
+            result = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+        if dtype == "float32":
+            libraries["paddle"] = result
+        else:
+            out[dtype] = result
+    libraries["numpy"] = numpy_gemm(m, k, n, threads, repeats)
+    torch_ready = not bench_peers.missing("torch")
+    if torch_ready:
+        import torch
 
-        if not bench_peers.missing("torch"):  # the hardware's bf16 ceiling, through torch
-            import torch
-
-            torch.set_num_threads(threads)
-            a, b = torch.randn(m, k).bfloat16(), torch.randn(k, n).bfloat16()
+        torch.set_num_threads(threads)
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        a @ b
+        libraries["torch"] = {"gflops": flop / min(timed(lambda: a @ b, repeats)) / 1e9}
+        if "error" in out["bfloat16"] and has_bf16():  # the hardware's bf16 ceiling, through torch
+            a, b = a.bfloat16(), b.bfloat16()
             a @ b
-            seconds = min(timed(lambda: a @ b, repeats))
-            out["bfloat16"]["torch_gflops"] = 2 * m * k * n / seconds / 1e9
+            out["bfloat16"]["torch_gflops"] = flop / min(timed(lambda: a @ b, repeats)) / 1e9
+    else:
+        libraries["torch"] = {"error": "not installed (the bench extra)"}
+    measured = {name: r["gflops"] for name, r in libraries.items() if r.get("gflops")}
+    out["float32"] = {"libraries": libraries}
+    if measured:
+        best = max(measured, key=measured.get)
+        out["float32"].update(gflops=measured[best], set_by=best)
+    else:
+        out["float32"]["error"] = "no library ran an fp32 matmul"
     return out
+
+
+NUMPY_GEMM = """
+import json, sys, time
+import numpy as np
+m, k, n, repeats = (int(x) for x in sys.argv[1:5])
+rng = np.random.default_rng(0)
+a = rng.standard_normal((m, k), dtype=np.float32)
+b = rng.standard_normal((k, n), dtype=np.float32)
+a @ b
+best = float("inf")
+for _ in range(repeats):
+    t = time.perf_counter()
+    a @ b
+    best = min(best, time.perf_counter() - t)
+out = {"gflops": 2 * m * k * n / best / 1e9, "numpy": np.__version__}
+try:
+    from threadpoolctl import threadpool_info
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if blas:
+        out.update(library=blas[0].get("internal_api"), version=blas[0].get("version"),
+                   kernel=blas[0].get("architecture"), threads=blas[0].get("num_threads"))
+except ImportError:
+    pass
+print(json.dumps(out))
+"""
+
+
+def numpy_gemm(m: int, k: int, n: int, threads: int, repeats: int) -> dict:
+    """numpy's fp32 GFLOP/s on [m, k] x [k, n], in a child process whose BLAS has ``threads``
+    threads and no pinned OpenBLAS core type; its BLAS library and kernel when threadpoolctl
+    can tell."""
+    import os
+    import subprocess
+
+    env = {key: value for key, value in os.environ.items() if key not in OPENBLAS_PINS}
+    env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    done = subprocess.run([sys.executable, "-c", NUMPY_GEMM, str(m), str(k), str(n), str(repeats)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:200]}
+    return json.loads(done.stdout)
 
 
 def tokens_in(batches, special: bool) -> int:
@@ -596,9 +667,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     torch_bf16 = ceiling["bfloat16"].get("torch_gflops")
     bf16_text = (f"{bf16:.0f} GFLOP/s" if bf16 else f"none in Paddle ({ceiling['bfloat16']['error'][:90]})"
                  + (f", {torch_bf16:.0f} GFLOP/s through torch" if torch_bf16 else ""))
+    each = ", ".join(f"{name} {r['gflops']:.0f}" for name, r in ceiling["float32"]["libraries"].items()
+                     if r.get("gflops"))
     print(f"GEMM ceiling on {ceiling['threads']} thread(s): fp32 "
-          f"{f'{fp32:.0f} GFLOP/s' if fp32 else ceiling['float32']['error']}, bf16 {bf16_text}; headline training "
-          f"{headline['train']['ours']['gflops']:.1f} GFLOP/s")
+          f"{f'{fp32:.0f} GFLOP/s, set by ' + ceiling['float32']['set_by'] if fp32 else ceiling['float32']['error']} "
+          f"({each}), bf16 {bf16_text}; headline training {headline['train']['ours']['gflops']:.1f} GFLOP/s; "
+          f"MKL_DEBUG_CPU_TYPE={report['mkl_dispatch']['MKL_DEBUG_CPU_TYPE']}")
     print(f"wrote {args.out}")
     return 0
 

@@ -14,6 +14,11 @@ def test_bench_reports_every_measurement_and_engines_agree(tmp_path, capsys):
         assert key in report
     assert 0 <= report["pad_waste"] < report["pad_waste_pad128"] < 1
     assert report["gemm_ceiling"]["float32"]["gflops"] > 0 and isinstance(report["cpu_flags"], list)
+    # the fp32 ceiling is the hardware's: the best library on the same shapes, named
+    fp32 = report["gemm_ceiling"]["float32"]
+    measured = {name: r["gflops"] for name, r in fp32["libraries"].items() if "gflops" in r}
+    assert {"paddle", "numpy"} <= set(measured) and fp32["gflops"] == max(measured.values()) == measured[fp32["set_by"]]
+    assert "MKL_DEBUG_CPU_TYPE" in report["mkl_dispatch"]
     assert report["flush_denormals"] is True
     for row in report["rows"]:
         assert row["predict"]["tags_agree"], row["model"]
