@@ -100,7 +100,7 @@ reproduce: venv
 
 # Throughput on this CPU, ours against the PaddleNLP example style (results/bench.json).
 bench: venv
-	$(PY) -m paddle_ner.bench --out results/bench.json
+	$(PY) benchmarks/bench.py --out results/bench.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

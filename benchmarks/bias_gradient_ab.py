@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     quiet_imports()
     import paddle
 
-    from paddle_ner.bench import batches_ours, build, load_sentences, make_optimizer
+    from bench import batches_ours, build, load_sentences, make_optimizer
     from paddle_ner.denormals import set_flush_denormals, wanted
     from paddle_ner.models.encoders import GemmBiasLinear
     from paddle_ner.provenance import report_header, write_report

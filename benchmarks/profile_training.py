@@ -65,7 +65,7 @@ def family(name: str) -> str:
 
 
 def batches(args, mapper, cfg) -> list:
-    from paddle_ner.bench import batches_ours, load_sentences
+    from bench import batches_ours, load_sentences
 
     _, sentences = load_sentences(argparse.Namespace(corpus=args.corpus, seed=0))
     n = args.batch_size * (args.steps + 2)
@@ -122,7 +122,7 @@ def torch_profile(config, data, threads: int, seed: int) -> dict:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from paddle_ner import bench_peers
+    import bench_peers
 
     model = bench_peers._hf_model(config, threads, seed)
     model.train()
@@ -157,7 +157,7 @@ def kernel_times(threads: int, repeats: int = 20) -> dict:
     import paddle
     from paddle.base import core
 
-    from paddle_ner import bench_peers
+    import bench_peers
 
     core.set_num_threads(threads)
     x, w = paddle.randn([KERNEL_ROWS, HIDDEN]), paddle.randn([HIDDEN, INNER])
@@ -224,8 +224,8 @@ def main(argv=None) -> int:
     quiet_imports()
     import paddle
 
-    from paddle_ner import bench_peers
-    from paddle_ner.bench import LABELS, build
+    import bench_peers
+    from bench import LABELS, build
     from paddle_ner.denormals import set_flush_denormals, wanted
     from paddle_ner.provenance import report_header, write_report
 

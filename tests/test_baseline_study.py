@@ -1,4 +1,4 @@
-"""tools/baseline_study.py: every run listed with its dev F1, test scored only for the selected
+"""benchmarks/baseline_study.py: every run listed with its dev F1, test scored only for the selected
 configs and only once per run, group means over seeds."""
 import json
 import statistics
@@ -16,7 +16,7 @@ SAMPLE = REPO / "data" / "sample"
 
 
 def run(args):
-    return subprocess.run([sys.executable, str(REPO / "tools" / "baseline_study.py"), *args], cwd=REPO,
+    return subprocess.run([sys.executable, str(REPO / "benchmarks" / "baseline_study.py"), *args], cwd=REPO,
                           env=make_env(), capture_output=True, text=True, timeout=600)
 
 

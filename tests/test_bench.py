@@ -1,7 +1,7 @@
 """The benchmark runs end to end (no timing is asserted: figures belong in its report)."""
 import json
 
-from paddle_ner import bench
+import bench
 
 
 def test_bench_reports_every_measurement_and_engines_agree(tmp_path, capsys):
@@ -28,7 +28,7 @@ def test_bench_reports_every_measurement_and_engines_agree(tmp_path, capsys):
                 report["gemm_ceiling"]["float32"]["gflops"]
     printed = capsys.readouterr().out
     assert "| bert | shrunk |" in printed
-    from paddle_ner import bench_peers
+    import bench_peers
 
     rows = {r["model"]: r for r in report["rows"]}
     from paddle_ner.provenance import has_bf16

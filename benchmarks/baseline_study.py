@@ -9,7 +9,7 @@ per run: the first scoring is written to ``RUN/test_score.json`` (command, time,
 SHA-256) and every later call reuses it. A run whose training already scored a test split
 (``metrics.json``) keeps that score.
 
-    python tools/baseline_study.py --runs runs/i13 --out results/msra_ernie_proxy \\
+    python benchmarks/baseline_study.py --runs runs/i13 --out results/msra_ernie_proxy \\
         --test ../shared/data/msra_ner/ernie/test.tsv --score a b-e10 c-e10 full-e10
 
 Writes ``OUT/baselines.json`` (every run: command, commit, data checksums, dev history, test
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
         groups[name] = group_stats(members)
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"what": "baseline study: every run, selected on dev; test scored once per run of a selected config",
-              "tool_command": "python tools/baseline_study.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "tool_command": "python benchmarks/baseline_study.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "groups": groups, "runs": entries}
     (args.out / "baselines.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (args.out / "baselines.md").write_text(markdown(entries, groups), encoding="utf-8")

@@ -2,7 +2,7 @@
 per-type rows, time, epochs, the exact command, commit and data checksums, plus the run's
 learning-curve PNG. No weights are copied.
 
-    python tools/baseline_result.py runs/reproduce/msra_sighan/bigru_crf-seed1 results/baseline_msra_sighan_cpu
+    python benchmarks/baseline_result.py runs/reproduce/msra_sighan/bigru_crf-seed1 results/baseline_msra_sighan_cpu
 """
 import json
 import shutil

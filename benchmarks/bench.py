@@ -1,4 +1,4 @@
-"""``python -m paddle_ner.bench`` (``make bench``): where a training and a prediction step spend
+"""``python benchmarks/bench.py`` (``make bench``): where a training and a prediction step spend
 their time on this machine, ours side by side with the PaddleNLP example style, in one process.
 
 For each model (shrunk and full-size architecture, random weights):
@@ -46,7 +46,7 @@ SHARED_SIGHAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "msra_
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m paddle_ner.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=["bert", "ernie", "ernie_tiny", "roberta", "bigru_crf"])
     p.add_argument("--sizes", nargs="+", default=["shrunk", "full"], choices=["shrunk", "full"])
     p.add_argument("--steps", type=int, default=4, help="timed training steps per mode (after one warm-up step)")
@@ -228,7 +228,7 @@ def gemm_ceiling(threads: int, repeats: int = 5) -> dict:
     import paddle
     from paddle.base import core
 
-    from paddle_ner import bench_peers
+    import bench_peers
     from paddle_ner.provenance import has_bf16
 
     core.set_num_threads(threads)
@@ -458,7 +458,7 @@ def bf16_inference(export_dir: Path, mapper, cfg, sentences, fp32_tags, fp32_cha
 def train_peers(key: str, tagger, batches, threads: int, seed: int, ours_tokens_per_s: float) -> dict:
     """HF + torch training on our own batches (transformers only), fp32 and, where the CPU has
     bf16, bf16 autocast; with ours / theirs ratios. ``{"skipped": why}`` without the extra."""
-    from paddle_ner import bench_peers
+    import bench_peers
     from paddle_ner.provenance import has_bf16
 
     if key == "bigru_crf":
@@ -479,7 +479,7 @@ def predict_peers(key: str, tagger, mapper, cfg, sentences, threads: int, seed: 
                   batch_size: int) -> dict:
     """HF eager prediction on the same sentences in the same batches as ours (transformers), or
     LAC's own API on the same sentences (the BiGRU), with ours (paddle.inference) / theirs."""
-    from paddle_ner import bench_peers
+    import bench_peers
     from paddle_ner.provenance import has_bf16
 
     if key == "bigru_crf":
@@ -635,7 +635,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     lookup = {(r["model"], r["size"]): r for r in rows}
     headline = lookup.get(("bert", "full")) or rows[0]
     report = {
-        **report_header("python -m paddle_ner.bench " + " ".join(shlex.quote(a) for a in argv)),
+        **report_header("python benchmarks/bench.py " + " ".join(shlex.quote(a) for a in argv)),
         "flush_denormals": denormals_wanted(), "gemm_ceiling": ceiling,
         "cpu_threads": threads, "corpus": corpus_path, "labels": "the corpus's own tags", "headline_model": f"{headline['model']} {headline['size']}",
         "train_speedup_vs_pad128": headline["train"]["speedup"],
