@@ -65,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------- memory
 
 
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model`` (a transformer encoder) and ``--size``, as the single-model benchmarks take them."""
+    p.add_argument("--model", default="bert", choices=["bert", "ernie", "ernie_tiny", "roberta"])
+    p.add_argument("--size", default="full", choices=["full", "shrunk"])
+
+
+def cpu_process() -> None:
+    """Set this process up as the bench does: Paddle on the CPU, its import warnings quiet, and
+    denormals flushed on every math thread (unless ``PADDLE_NER_DENORMALS=keep``)."""
+    quiet_imports()
+    import paddle
+
+    from paddle_ner.denormals import set_flush_denormals, wanted
+
+    paddle.set_device("cpu")
+    if wanted():
+        set_flush_denormals(True)
+
+
 def reset_peak_rss() -> None:
     """Linux: writing 5 to clear_refs resets the process's peak RSS (VmHWM)."""
     try:

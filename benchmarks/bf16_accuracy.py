@@ -24,7 +24,7 @@ from paddle_ner.errors import UsageError
 from paddle_ner.integrity import sha256
 from paddle_ner.metrics import entity_prf
 from paddle_ner.predictor import Predictor
-from paddle_ner.provenance import cpu_flags, git_commit, has_bf16, machine
+from paddle_ner.provenance import has_bf16, report_header, write_report
 
 
 def measure(run: Path, gold, batch_size: int) -> dict:
@@ -64,8 +64,7 @@ def main(argv=None) -> int:
         print("this CPU reports neither amx_bf16 nor avx512_bf16: nothing to measure", file=sys.stderr)
         return 2
     gold = read_corpus(args.file)
-    report = {"command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *(argv or sys.argv[1:])]),
-              "git_commit": git_commit(), "machine": machine("cpu"), "cpu_flags": cpu_flags(),
+    report = {**report_header("python benchmarks/bf16_accuracy.py " + " ".join(argv or sys.argv[1:])),
               "file": {"path": str(args.file), "sha256": sha256(args.file), "sentences": len(gold),
                        "chars": gold.num_chars}, "batch_size": args.batch_size, "runs": {}}
     for run in args.runs:
@@ -81,9 +80,7 @@ def main(argv=None) -> int:
               f"(change {row['f1_change_points']:+.2f}), tag agreement {100 * row['tag_agreement']:.3f}%, "
               f"sentences identical {100 * row['sentences_identical']:.2f}%, chars/s fp32 "
               f"{row['fp32']['chars_per_s']:.0f} bf16 {row['bf16']['chars_per_s']:.0f} ({row['speedup']:.2f}x)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
     return 0
 
 

@@ -15,30 +15,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import add_model_arguments, batches_ours, build, cpu_process, load_sentences, make_optimizer
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="bert", choices=["bert", "ernie", "ernie_tiny", "roberta"])
-    p.add_argument("--size", default="full", choices=["full", "shrunk"])
+    add_model_arguments(p)
     p.add_argument("--steps", type=int, default=4, help="timed steps per pass")
     p.add_argument("--passes", type=int, default=2, help="passes per variant, interleaved")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
 
-    from paddle_ner.compat import quiet_imports, use_cpu_cores
-
-    quiet_imports()
+    cpu_process()
     import paddle
 
-    from bench import batches_ours, build, load_sentences, make_optimizer
-    from paddle_ner.denormals import set_flush_denormals, wanted
+    from paddle_ner.compat import use_cpu_cores
     from paddle_ner.models.encoders import GemmBiasLinear
     from paddle_ner.provenance import report_header, write_report
 
-    paddle.set_device("cpu")
-    if wanted():
-        set_flush_denormals(True)
     threads = use_cpu_cores(False)
     _, sentences = load_sentences(argparse.Namespace(corpus=None, seed=0))
     n = 16 * (args.steps + 1)
@@ -73,12 +68,12 @@ def main(argv=None) -> int:
               "threads": threads, "model": f"{args.model} {args.size}",
               "tokens_per_step": tokens, "seconds_per_step": seconds,
               "best_tokens_per_s": {name: tokens / min(s) for name, s in seconds.items()}}
+    write_report(args.out, report)
     for name, s in seconds.items():
         print(f"{name}: s/step by pass {', '.join(f'{x:.3f}' for x in s)}; best {tokens / min(s):.1f} tokens/s")
     best = report["best_tokens_per_s"]
     print(f"GemmBiasLinear / nn.Linear: {best['GemmBiasLinear'] / best['nn.Linear']:.3f}x "
           f"({report['machine'].get('device_name')}, {threads} thread(s))")
-    write_report(args.out, report)
     return 0
 
 

@@ -89,14 +89,14 @@ def main(argv=None) -> int:
     from paddle_ner.data import read_corpus
     from paddle_ner.denormals import mxcsr, supported
     from paddle_ner.models.io import load_model
-    from paddle_ner.provenance import git_commit, machine, write_report
+    from paddle_ner.provenance import report_header, write_report
 
     paddle.set_device("cpu")
     if supported() and mxcsr() & 0x8040:
         raise SystemExit("this process flushes denormals already (MXCSR FTZ/DAZ set): the census would see none")
     sentences = read_corpus(args.train).sentences[: args.batches * args.batch_size * 2]
-    report = {"command": "python benchmarks/denormal_census.py " + " ".join(argv or sys.argv[1:]),
-              "commit": git_commit(), "machine": machine("cpu"), "train": str(args.train), "runs": {}}
+    report = {**report_header("python benchmarks/denormal_census.py " + " ".join(argv or sys.argv[1:])),
+              "train": str(args.train), "runs": {}}
     for run in args.runs:
         tagger, mapper, cfg, labels = load_model(run / "model")
         report["runs"][str(run)] = {"trained": census(tagger, mapper, cfg, labels, sentences, args.batches,

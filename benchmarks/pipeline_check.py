@@ -22,7 +22,7 @@ from pathlib import Path
 
 from paddle_ner.data import read_corpus
 from paddle_ner.models.standin import write_standin
-from paddle_ner.provenance import git_commit, machine
+from paddle_ner.provenance import report_header, write_report
 
 MODELS = ("bert", "ernie", "ernie_tiny", "roberta")
 
@@ -42,8 +42,9 @@ def main() -> None:
     settings = ["--max-train-samples", str(args.train_samples), "--max-steps", str(args.steps),
                 "--set", "train.lr=1e-3", "--set", "model.crf_lr=100", "--set", "train.eval_every=150",
                 "--set", "train.warmup_proportion=0.05", "--set", "train.eval_batch_size=128"]
-    report = {"what": "pipeline checks with shrunk random-weight encoders; not results", "commit": git_commit(),
-              "machine": machine("cpu"), "settings": settings, "models": {}}
+    report = {**report_header("python benchmarks/pipeline_check.py " + " ".join(sys.argv[1:])),
+              "what": "pipeline checks with shrunk random-weight encoders; not results", "settings": settings,
+              "models": {}}
     for key in args.models:
         standin = write_standin(key, args.work / "standins" / key, chars=chars)
         out = args.work / key
@@ -64,9 +65,7 @@ def main() -> None:
             "seconds": round(time.time() - started),
         }
         print(json.dumps({key: report["models"][key]}, indent=1), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from typing import Dict
 
 import numpy as np
 
+from bench import LABELS, add_model_arguments, build, cpu_process
+
 # Operator name -> family; the first family with a matching substring wins. Names are
 # normalized first: lower case, Paddle's backward nodes "Global_MatmulGradNode" -> "matmul_grad".
 # torch's backward runs the same aten ops as its forward, so forward and backward share a family.
@@ -209,8 +211,7 @@ def summarize(result: dict) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="bert", choices=["bert", "ernie", "ernie_tiny", "roberta"])
-    p.add_argument("--size", default="full", choices=["full", "shrunk"])
+    add_model_arguments(p)
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--steps", type=int, default=3, help="profiled steps (after a warm-up step)")
     p.add_argument("--batch-size", type=int, default=16)
@@ -219,19 +220,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
 
-    from paddle_ner.compat import quiet_imports
-
-    quiet_imports()
+    cpu_process()
     import paddle
 
     import bench_peers
-    from bench import LABELS, build
-    from paddle_ner.denormals import set_flush_denormals, wanted
     from paddle_ner.provenance import report_header, write_report
 
-    paddle.set_device("cpu")
-    if wanted():
-        set_flush_denormals(True)
     report = {**report_header("python benchmarks/profile_training.py " + " ".join(argv or sys.argv[1:])),
               "model": f"{args.model} {args.size}", "batch_size": args.batch_size, "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:

@@ -241,12 +241,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "results" / "serve_load.json")
     args = p.parse_args()
 
-    from paddle_ner.provenance import git_commit, machine, package_versions
+    from paddle_ner.provenance import report_header, write_report
 
     texts = load_texts(args.texts, args.limit)
     work = REPO / "runs" / "serve_load"
     work.mkdir(parents=True, exist_ok=True)
-    report = {"commit": git_commit(), "machine": machine("cpu"), "versions": package_versions(),
+    report = {**report_header("python benchmarks/serve_load.py " + " ".join(sys.argv[1:])),
               "settings": {k: (os.path.relpath(v, REPO) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "texts": {"count": len(texts), "mean_chars": round(sum(map(len, texts)) / len(texts), 1)}, "runs": {}}
     settings = [("off (batch 1)", ["--max-batch", "1", "--max-wait-ms", "0"])]
@@ -278,8 +278,7 @@ def main() -> None:
                           for k in ("requests", "errors", "lost", "mismatched")}
         report["runs"][run] = entry
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_report(args.out, report)
     print(f"\n{report['machine']['device_name']}, {args.clients} clients x {args.texts_per_request} text(s), "
           f"{args.seconds:g} s per setting, {len(texts)} texts of {report['texts']['mean_chars']} characters "
           f"on average")
