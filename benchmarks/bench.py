@@ -347,7 +347,7 @@ def tokens_in(batches, special: bool) -> int:
 def bench_model(key: str, size: str, sentences, predict_sentences, args, workdir: Path, ceiling: dict) -> dict:
     import paddle
 
-    from paddle_ner.export import export_model
+    from paddle_ner.exporting import export_model
     from paddle_ner.models import save_model
     from paddle_ner.predictor import DynamicEngine, InferenceEngine, tag_sentences
 

@@ -14,14 +14,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import paddle
+import paddle.inference as pi
 
 from paddle_ner.alignment import stitch
 from paddle_ner.batching import bucket_batches, iterate, make_examples
+from paddle_ner.compat import inference_model_files, use_cpu_cores
+from paddle_ner.crf import SCORE_LIMIT
+from paddle_ner.denormals import set_flush_denormals, wanted
 from paddle_ner.errors import NonFiniteScores, UsageError
+from paddle_ner.exporting import ensure_export
+from paddle_ner.integrity import verify
+from paddle_ner.models import load_mapper, load_model
+from paddle_ner.models.registry import bf16_pays, cpu_single_thread, fastest_engine, predict_batch_size
+from paddle_ner.provenance import has_bf16
 from paddle_ner.tags import spans, to_bio
 
 logger = logging.getLogger(__name__)
@@ -30,13 +41,13 @@ logger = logging.getLogger(__name__)
 class DynamicEngine:
     """Runs a :class:`~paddle_ner.models.Tagger` in dygraph mode."""
 
+    name = "dynamic"
+
     def __init__(self, tagger):
         self.tagger = tagger
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """ids [B, L] int64, lengths [B] int64 -> paths [B, T] int64."""
-        import paddle
-
         self.tagger.eval()
         with paddle.no_grad():
             scores, paths = self.tagger(paddle.to_tensor(ids), paddle.to_tensor(lengths))
@@ -52,16 +63,11 @@ def resolve_precision(precision: str, device: str = "cpu", model: Optional[str] 
     ``amx_bf16`` or ``avx512_bf16`` for a model bf16 speeds up (``registry.bf16_pays``; any
     model when ``model`` is None), else fp32; bf16 on a CPU without them is refused (oneDNN
     would emulate it, slower than fp32). On GPU the engine always runs fp32."""
-    from paddle_ner.errors import UsageError
-    from paddle_ner.provenance import has_bf16
-
     if precision not in PRECISIONS:
         raise UsageError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     if device != "cpu":
         return "fp32"
     if precision == "auto":
-        from paddle_ner.models.registry import bf16_pays
-
         return "bf16" if has_bf16() and (model is None or bf16_pays(model)) else "fp32"
     if precision == "bf16" and not has_bf16():
         raise UsageError("--precision bf16: this CPU reports neither amx_bf16 nor avx512_bf16; use fp32")
@@ -86,23 +92,17 @@ class InferenceEngine:
     falls back to fp32 and ``bf16`` is refused (UsageError). On CPU it also flushes denormals on
     the math threads (``paddle_ner.denormals``)."""
 
+    name = "inference"
+
     def __init__(self, model_dir: Path, threads: int = 0, device: str = "cpu", precision: str = "fp32"):
         self.precision = resolve_precision(precision, device, export_model_key(Path(model_dir)))
         self.device = device
         self._requested, self._where = precision, (Path(model_dir), threads, device)
         self._load(*self._where)
         if device == "cpu":  # the predictor runs on the OpenMP threads Paddle already has
-            from paddle_ner.denormals import set_flush_denormals, wanted
-
             set_flush_denormals(wanted())
 
     def _load(self, model_dir: Path, threads: int, device: str) -> None:
-        import os
-
-        import paddle.inference as pi
-
-        from paddle_ner.compat import inference_model_files
-
         model_file, params_file = inference_model_files(model_dir / "inference")
         config = pi.Config(str(model_file), str(params_file))
         if device == "gpu":
@@ -126,8 +126,6 @@ class InferenceEngine:
     def _without_bf16(self, err: NotImplementedError) -> None:
         """bf16 failed for want of a kernel (paddlepaddle-gpu 2.6.2 on CPU: its bf16 pass inserts
         dequantize ops it has none for): ``auto`` falls back to fp32, an explicit bf16 is refused."""
-        from paddle_ner.errors import UsageError
-
         failure = str(err).strip().splitlines()[0][:160]
         if self._requested == "bf16":
             raise UsageError(f"--precision bf16: this Paddle build has no oneDNN bf16 kernels for this model "
@@ -158,8 +156,6 @@ def check_scores(scores: np.ndarray) -> None:
     are noise, and returning them would hide a broken model behind plausible output."""
     bad = int(np.count_nonzero(~np.isfinite(scores)))
     if bad:
-        from paddle_ner.crf import SCORE_LIMIT
-
         raise NonFiniteScores(f"the model's scores are NaN, inf or beyond {SCORE_LIMIT:g} for {bad} of {len(scores)} "
                               f"windows of a batch: its weights diverged or are damaged, so its tags would be "
                               f"meaningless; retrain it (e.g. with a lower train.lr)")
@@ -211,37 +207,25 @@ class Predictor:
         self.batch_size = batch_size
 
     @classmethod
-    def from_run(cls, path, engine: str = "dynamic", batch_size: Optional[int] = None, device: str = "cpu",
+    def from_run(cls, path, engine: str = "auto", batch_size: Optional[int] = None, device: str = "cpu",
                  precision: str = "fp32") -> "Predictor":
         """Load from a run directory (``RUN_DIR/model``) or a saved model / export directory.
-        ``precision`` applies to ``engine="inference"`` on CPU (see :class:`InferenceEngine`);
-        ``batch_size`` defaults to the measured best for the model and device
-        (``registry.predict_batch_size``)."""
-        model_dir = find_model_dir(path, exported=engine == "inference")
+        ``engine``: ``auto`` (the fastest measured for the model and device, see
+        :func:`resolve_engine`), ``dynamic`` or ``inference``. ``precision`` applies to the
+        inference engine on CPU (see :class:`InferenceEngine`); ``batch_size`` defaults to the
+        measured best for the model and device (``registry.predict_batch_size``)."""
+        engine, model_dir = resolve_engine(path, engine, device)
         if engine == "dynamic":
-            from paddle_ner.models import load_model
-
-            from paddle_ner.compat import use_cpu_cores
-            from paddle_ner.models.registry import cpu_single_thread
-
             tagger, mapper, cfg, labels = load_model(model_dir)
             if device == "cpu":
                 use_cpu_cores(cpu_single_thread(cfg.name))
             runner = DynamicEngine(tagger)
-        elif engine == "inference":
-            from paddle_ner.integrity import verify
-            from paddle_ner.models import load_mapper
-
+        else:
             verify(model_dir, "export")
             mapper, cfg, labels = load_mapper(model_dir)
             runner = InferenceEngine(model_dir, device=device, precision=precision)
-        else:
-            raise UsageError(f"unknown engine {engine!r} (dynamic or inference)")
-        if not batch_size:
-            from paddle_ner.models.registry import predict_batch_size
-
-            batch_size = predict_batch_size(cfg.name, device)
-        return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
+        return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap,
+                   batch_size or predict_batch_size(cfg.name, device))
 
     def tag(self, texts: Sequence[str]) -> List[List[str]]:
         return tag_sentences(self.engine, self.mapper, self.labels, [list(t) for t in texts], self.max_seq_len,
@@ -255,6 +239,42 @@ class Predictor:
         texts = list(texts)
         return [{"text": text, "tags": tags, "entities": entities(text, tags)}
                 for text, tags in zip(texts, self.tag(texts))]
+
+
+ENGINES = ("auto", "dynamic", "inference")
+
+
+def resolve_engine(path, engine: str = "auto", device: str = "cpu") -> Tuple[str, Path]:
+    """(engine, model directory) to tag with for ``path`` (a run, saved model or export).
+
+    ``auto``: the fastest engine measured for the model and device (``registry.fastest_engine``).
+    Where that is ``inference`` and ``path`` is a run or saved model, its export is made once
+    into ``RUN/export`` and reused while the model is unchanged (``exporting.ensure_export``);
+    where it cannot be made, the dygraph engine, with one warning line. An export directory has
+    only the inference engine. ``dynamic`` and ``inference`` force the choice."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r} ({', '.join(ENGINES)})")
+    path = Path(path)
+    if is_export_dir(path):
+        if engine == "dynamic":
+            raise UsageError(f"{path}: an export directory has no dygraph weights; point at the run directory for "
+                             f"--engine dynamic")
+        return "inference", path
+    model_dir = find_model_dir(path)
+    chosen = fastest_engine(export_model_key(model_dir) or "", device) if engine == "auto" else engine
+    if chosen == "dynamic":
+        return "dynamic", model_dir
+    export = ensure_export(model_dir)
+    if export is not None:
+        return "inference", export
+    if engine == "auto":
+        return "dynamic", model_dir  # ensure_export said why, in one line
+    raise UsageError(f"{path}: --engine inference needs an export, which could not be written; run "
+                     f"`python -m paddle_ner.export {path} --out DIR` and predict from DIR")
+
+
+def is_export_dir(path: Path) -> bool:
+    return (path / "inference").is_dir() and (path / "model.json").is_file()
 
 
 def find_model_dir(path, exported: bool = False) -> Path:

@@ -76,19 +76,28 @@ def cpu_single_thread(key: str) -> bool:
 def predict_batch_size(key: str, device: str = "cpu") -> int:
     """Sentences per model call that tag fastest (prediction, serving, dev evaluation with
     ``train.eval_batch_size: 0``), by measurement (``make bench``'s ``inference_by_batch``;
-    README, Performance). On CPU the full-size encoders peak at 16: a batch is as wide as its
-    longest sentence, and more rows buy the 2 cores no better GEMM use, only more padding
-    (BERT-base, Xeon with AMX: 598 / 544 / 449 / 303 chars/s at 16 / 32 / 64 / 128); the BiGRU's
-    small per-step GEMMs want 64 or more. On GPU (not measured here) 64."""
+    figures in ``docs/performance.md``). On CPU the full-size encoders peak at 16: a batch is as
+    wide as its longest sentence, and more rows buy the 2 cores no better GEMM use, only more
+    padding; the BiGRU's small per-step GEMMs want 64 or more. On GPU (not measured here) 64."""
     if device.startswith("gpu"):
         return 64
     return 64 if key == BASELINE else 16
 
 
+def fastest_engine(key: str, device: str = "cpu") -> str:
+    """The engine ``predict`` and ``serve`` use by default for ``--model key`` (``--engine
+    auto``), by measurement (docs/performance.md): ``inference`` (the export through
+    paddle.inference) for the transformer encoders on CPU, ``dynamic`` for the BiGRU, whose
+    dygraph ran faster than its export. On GPU (not measured here) ``dynamic``."""
+    if device.startswith("gpu"):
+        return "dynamic"
+    return "dynamic" if key == BASELINE else "inference"
+
+
 def bf16_pays(key: str) -> bool:
     """Whether oneDNN's bf16 pass speeds up ``--model key``'s export (``--precision auto``): the
-    transformer encoders' GEMMs run in bf16 on AMX / AVX512-BF16; the BiGRU's GRU stays fp32
-    (a trained BiGRU: 0.97x, the same tags; README, Performance)."""
+    transformer encoders' GEMMs run in bf16 on AMX / AVX512-BF16; the BiGRU's GRU stays fp32,
+    so bf16 buys it nothing (figures: ``docs/performance.md``)."""
     return key != BASELINE
 
 

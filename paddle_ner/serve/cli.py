@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "every network this machine is on)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     parser.add_argument("--engine", choices=["auto", "inference", "dynamic"], default="auto",
-                        help="auto (default): the exported graph through paddle.inference where an export "
-                             "exists, else the saved model in dygraph")
+                        help="auto (default): the fastest engine measured for the model and device, as predict "
+                             "chooses it (paddle.inference for the transformer encoders on CPU, exporting the run "
+                             "once into RUN_DIR/export; dygraph for the BiGRU); inference or dynamic force one")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="auto",
                         help="paddle.inference on CPU: auto (default: oneDNN's bfloat16 pass for the transformer "
@@ -103,7 +104,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     # "n of m sentences were split into windows" is news for a corpus, noise for each request
     logging.getLogger("paddle_ner.batching").setLevel(logging.WARNING)
-    engine, model_dir = resolve(args.run_dir, args.engine)
+    engine, model_dir = resolve(args.run_dir, args.engine, args.device)
     description = describe(model_dir, engine)
     # The model is loaded and run on one thread (Paddle's thread settings are per thread).
     thread = model_thread()

@@ -1,9 +1,9 @@
 """What the server serves: which model directory and engine, and the description of ``GET /v1/model``.
 
-``RUN_DIR_OR_EXPORT_DIR`` is a training run, a saved model or an export. With the default engine
-(``auto``) an export is served through ``paddle.inference`` where one exists (``RUN_DIR/export``
-or the directory itself; about 5x faster than dygraph on CPU, see the README's Performance),
-and the saved model in dygraph otherwise.
+``RUN_DIR_OR_EXPORT_DIR`` is a training run, a saved model or an export. The default engine
+(``auto``) is the one ``predict`` uses: the fastest measured for the model and device
+(``predictor.resolve_engine``), exporting a run into ``RUN_DIR/export`` once where that is
+``paddle.inference``.
 """
 from __future__ import annotations
 
@@ -11,24 +11,20 @@ import hashlib
 from pathlib import Path
 from typing import Optional, Tuple
 
-from paddle_ner.errors import UsageError
-from paddle_ner.integrity import MANIFEST, read_json
+from paddle.base import core
 
-ENGINES = ("auto", "inference", "dynamic")
+from paddle_ner import __version__
+from paddle_ner.integrity import MANIFEST, read_json, verify
+from paddle_ner.models import load_mapper
+from paddle_ner.predictor import InferenceEngine, Predictor, resolve_engine
+from paddle_ner.provenance import package_versions
 
 
-def resolve(path, engine: str = "auto") -> Tuple[str, Path]:
-    """(engine, model directory) to serve ``path`` with; a one-line UsageError when there is none."""
-    from paddle_ner.predictor import find_model_dir
 
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r} ({', '.join(ENGINES)})")
-    if engine == "auto":
-        try:
-            return "inference", find_model_dir(path, exported=True)
-        except UsageError:
-            return "dynamic", find_model_dir(path)
-    return engine, find_model_dir(path, exported=engine == "inference")
+def resolve(path, engine: str = "auto", device: str = "cpu") -> Tuple[str, Path]:
+    """(engine, model directory) to serve ``path`` with: ``predictor.resolve_engine``, the same
+    choice ``predict`` makes; a one-line UsageError when there is none."""
+    return resolve_engine(path, engine, device)
 
 
 def entity_types(labels) -> list:
@@ -53,9 +49,6 @@ def run_dir_of(model_dir: Path) -> Optional[Path]:
 
 def describe(model_dir: Path, engine: str) -> dict:
     """``GET /v1/model``: the model, its labels, the run that trained it and its manifest."""
-    from paddle_ner import __version__
-    from paddle_ner.provenance import package_versions
-
     meta = read_json(model_dir / "model.json")
     model = meta.get("model", {})
     manifest_path = model_dir / MANIFEST
@@ -88,19 +81,12 @@ def load_predictor(model_dir: Path, engine: str, device: str = "cpu", batch_size
     """The :class:`~paddle_ner.predictor.Predictor` for ``model_dir``, with ``threads`` CPU math
     threads (0: the engine's default; all cores for ``paddle.inference``). Call it on the thread
     that will run the model: Paddle's thread setting holds for the calling thread."""
-    from paddle_ner.predictor import InferenceEngine, Predictor
-
     if engine == "inference":  # Predictor.from_run's, with the thread count chosen here
-        from paddle_ner.integrity import verify
-        from paddle_ner.models import load_mapper
-
         verify(model_dir, "export")
         mapper, cfg, labels = load_mapper(model_dir)
         runner = InferenceEngine(model_dir, threads=threads, device=device, precision=precision)
         return Predictor(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
     predictor = Predictor.from_run(model_dir, engine=engine, batch_size=batch_size, device=device)
     if threads and device == "cpu":
-        from paddle.base import core
-
         core.set_num_threads(threads)
     return predictor
