@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop at the first line that is not UTF-8 (exit 2) instead of writing an error record")
     parser.add_argument("--progress", action="store_true",
                         help="show the progress bar on stderr even when it is not a terminal")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="--input: tag in this many processes, each with its share of the CPU cores; the "
+                             "output is the same, in input order (default 1)")
     parser.add_argument("--engine", choices=["auto", "dynamic", "inference"], default="auto",
                         help="auto (default): the fastest measured for the model and device (paddle.inference "
                              "for the transformer encoders on CPU, exporting the run once into RUN_DIR/export; "
@@ -64,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 def check_args(args) -> None:
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: must be at least 1")
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    if args.workers > 1 and (args.input is None or args.format != "jsonl"):
+        raise UsageError("--workers applies to --input with the jsonl format")
     if args.resume and (not args.output or args.input in (None, "-")):
         raise UsageError("--resume needs --input FILE and --output FILE (the job to continue)")
     if args.format == "html" and (args.output or args.resume):
@@ -72,8 +79,9 @@ def check_args(args) -> None:
         raise DataError(args.input, None, "no such file")
 
 
-def tag_stream(predictor, args) -> None:
-    """Tag ``args.input`` chunk by chunk into ``args.output`` (or stdout); see paddle_ner.streaming."""
+def tag_stream(tag_chunks, args) -> None:
+    """Tag ``args.input`` chunk by chunk into ``args.output`` (or stdout); see paddle_ner.streaming.
+    ``tag_chunks(chunks)`` yields ``(chunk, records of its UTF-8 lines)`` in input order."""
     from tqdm.auto import tqdm
 
     from paddle_ner.streaming import Progress, read_chunks, sync
@@ -93,9 +101,10 @@ def tag_stream(predictor, args) -> None:
                                        desc="predict", file=sys.stderr, dynamic_ncols=True,
                                        disable=not (args.progress or sys.stderr.isatty())))
         done, chars = start["lines"], 0
-        for chunk in read_chunks(source, path, args.strict, start["lines"] + 1, start["input_bytes"], start["digest"]):
+        chunks = read_chunks(source, path, args.strict, start["lines"] + 1, start["input_bytes"], start["digest"])
+        for chunk, records in tag_chunks(chunks):
             good = [line for line in chunk.lines if line.text is not None]
-            tagged = iter(predictor([line.text for line in good]))
+            tagged = iter(records)
             for line in chunk.lines:
                 record = next(tagged) if line.text is not None else {"line": line.number, "error": line.error}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -116,13 +125,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     quiet_imports()
     args = build_parser().parse_args(argv)
     check_args(args)
-    from paddle_ner.predictor import Predictor, write_jsonl
+    from paddle_ner.predictor import Predictor, resolve_engine, write_jsonl
 
-    predictor = Predictor.from_run(args.run_dir, engine=args.engine, batch_size=args.batch_size,
-                                   precision=args.precision)
-    if args.precision == "bf16" and predictor.engine.name != "inference":
+    engine, model_dir = resolve_engine(args.run_dir, args.engine)
+    if args.precision == "bf16" and engine != "inference":
         raise UsageError(f"--precision {args.precision} applies to the inference engine only (this model is "
                          f"tagged by the dynamic engine; add --engine inference)")
+    if args.workers > 1:
+        from paddle_ner.workers import WorkerPool
+
+        with WorkerPool(args.workers, model_dir, engine, args.batch_size, precision=args.precision) as pool:
+            tag_stream(pool.tag, args)
+        return 0
+    predictor = Predictor.load(model_dir, engine, args.batch_size, precision=args.precision)
     if args.format == "html":
         from paddle_ner.serve.render import render_page
 
@@ -138,7 +153,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     elif args.text is not None:
         write_jsonl(predictor([args.text]), sys.stdout)
     else:
-        tag_stream(predictor, args)
+        tag_stream(lambda chunks: ((chunk, predictor([line.text for line in chunk.lines if line.text is not None]))
+                                   for chunk in chunks), args)
     return 0
 
 

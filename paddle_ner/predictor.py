@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import paddle
 import paddle.inference as pi
+from paddle.base import core
 
 from paddle_ner.alignment import stitch
 from paddle_ner.batching import bucket_batches, iterate, make_examples
@@ -208,22 +209,35 @@ class Predictor:
 
     @classmethod
     def from_run(cls, path, engine: str = "auto", batch_size: Optional[int] = None, device: str = "cpu",
-                 precision: str = "fp32") -> "Predictor":
+                 precision: str = "fp32", threads: int = 0) -> "Predictor":
         """Load from a run directory (``RUN_DIR/model``) or a saved model / export directory.
         ``engine``: ``auto`` (the fastest measured for the model and device, see
-        :func:`resolve_engine`), ``dynamic`` or ``inference``. ``precision`` applies to the
-        inference engine on CPU (see :class:`InferenceEngine`); ``batch_size`` defaults to the
-        measured best for the model and device (``registry.predict_batch_size``)."""
+        :func:`resolve_engine`), ``dynamic`` or ``inference``; then as :meth:`load`."""
         engine, model_dir = resolve_engine(path, engine, device)
+        return cls.load(model_dir, engine, batch_size, device, precision, threads)
+
+    @classmethod
+    def load(cls, model_dir: Path, engine: str, batch_size: Optional[int] = None, device: str = "cpu",
+             precision: str = "fp32", threads: int = 0) -> "Predictor":
+        """The predictor of a resolved ``(engine, model_dir)``. ``precision`` applies to the
+        inference engine on CPU (see :class:`InferenceEngine`); ``batch_size`` defaults to the
+        measured best for the model and device (``registry.predict_batch_size``); ``threads``:
+        CPU math threads (0: the model's own choice in dygraph, all cores for paddle.inference).
+        Call it on the thread that will run the model: Paddle's thread setting is per thread."""
+        model_dir = Path(model_dir)
         if engine == "dynamic":
             tagger, mapper, cfg, labels = load_model(model_dir)
             if device == "cpu":
                 use_cpu_cores(cpu_single_thread(cfg.name))
+                if threads:
+                    core.set_num_threads(threads)
             runner = DynamicEngine(tagger)
-        else:
+        elif engine == "inference":
             verify(model_dir, "export")
             mapper, cfg, labels = load_mapper(model_dir)
-            runner = InferenceEngine(model_dir, device=device, precision=precision)
+            runner = InferenceEngine(model_dir, threads=threads, device=device, precision=precision)
+        else:
+            raise UsageError(f"unknown engine {engine!r} (dynamic or inference)")
         return cls(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap,
                    batch_size or predict_batch_size(cfg.name, device))
 

@@ -204,3 +204,13 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_bytes(bigru_run, t
     if not finished:
         subprocess.run(base + ["--output", str(out), "--resume"], check=True, env=env, timeout=600)
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+def test_workers_give_the_same_bytes_in_input_order(bigru_run, tmp_path, monkeypatch):
+    texts = AWKWARD + [s.text for s in read_corpus(SAMPLE_DIR / "dev.txt").sentences[:40]]
+    source = tmp_path / "in.txt"
+    source.write_bytes("".join(t + "\n" for t in texts).encode() + b"\xff bad line\n")
+    monkeypatch.setattr(streaming, "CHUNK_LINES", 5)  # 11 chunks over 2 workers, 4 in flight
+    assert run_predict(bigru_run, "--input", source, "--output", tmp_path / "one.jsonl") == 0
+    assert run_predict(bigru_run, "--input", source, "--output", tmp_path / "two.jsonl", "--workers", 2) == 0
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()

@@ -11,12 +11,9 @@ import hashlib
 from pathlib import Path
 from typing import Optional, Tuple
 
-from paddle.base import core
-
 from paddle_ner import __version__
-from paddle_ner.integrity import MANIFEST, read_json, verify
-from paddle_ner.models import load_mapper
-from paddle_ner.predictor import InferenceEngine, Predictor, resolve_engine
+from paddle_ner.integrity import MANIFEST, read_json
+from paddle_ner.predictor import Predictor, resolve_engine
 from paddle_ner.provenance import package_versions
 
 
@@ -78,15 +75,6 @@ def describe(model_dir: Path, engine: str) -> dict:
 
 def load_predictor(model_dir: Path, engine: str, device: str = "cpu", batch_size: int = 64, threads: int = 0,
                    precision: str = "fp32"):
-    """The :class:`~paddle_ner.predictor.Predictor` for ``model_dir``, with ``threads`` CPU math
-    threads (0: the engine's default; all cores for ``paddle.inference``). Call it on the thread
-    that will run the model: Paddle's thread setting holds for the calling thread."""
-    if engine == "inference":  # Predictor.from_run's, with the thread count chosen here
-        verify(model_dir, "export")
-        mapper, cfg, labels = load_mapper(model_dir)
-        runner = InferenceEngine(model_dir, threads=threads, device=device, precision=precision)
-        return Predictor(runner, mapper, labels, cfg.max_seq_len, cfg.window_overlap, batch_size)
-    predictor = Predictor.from_run(model_dir, engine=engine, batch_size=batch_size, device=device)
-    if threads and device == "cpu":
-        core.set_num_threads(threads)
-    return predictor
+    """The :class:`~paddle_ner.predictor.Predictor` for a resolved ``(engine, model_dir)``
+    (``Predictor.load``). Call it on the thread that will run the model."""
+    return Predictor.load(model_dir, engine, batch_size, device, precision, threads)
