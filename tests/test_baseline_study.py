@@ -106,3 +106,29 @@ def test_a_stopped_run_is_listed_from_its_checkpoint_and_never_scored(tmp_path):
     refused = run(["--runs", str(runs), "--out", str(tmp_path / "out2"), "--test", str(SAMPLE / "test.txt"),
                    "--score", "long"])
     assert refused.returncode != 0 and "has not finished" in refused.stderr
+
+
+def test_draws_are_seeded_subsets_in_pool_order_with_their_provenance(tmp_path):
+    pool = tmp_path / "pool.tsv"
+    lines = [f"{'字' * (i % 7 + 1)}{i}\t" for i in range(50)]
+    lines = ["\x02".join(text.split("\t")[0]) + "\t" + "\x02".join("O" * len(text.split("\t")[0])) for text in lines]
+    pool.write_text("text_a\tlabel\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "subsets"
+
+    def draw(*seeds):
+        return subprocess.run([sys.executable, str(REPO / "benchmarks" / "draw_subsets.py"), "--pool", str(pool),
+                               "--size", "20", "--seeds", *map(str, seeds), "--out", str(out)], cwd=REPO,
+                              env=make_env(), capture_output=True, text=True, timeout=120)
+
+    assert draw(1, 2).returncode == 0
+    first = (out / "subset-seed1.tsv").read_bytes()
+    drawn = (out / "subset-seed1.tsv").read_text(encoding="utf-8").split("\n")[1:-1]
+    assert len(drawn) == 20 and drawn == [line for line in lines if line in set(drawn)]  # pool order
+    provenance = json.loads((out / "subset-seed1.provenance.json").read_text())
+    assert provenance["seed"] == 1 and provenance["file"]["sentences"] == 20
+    assert [lines[n - 2] for n in provenance["pool_lines"]] == drawn
+    pair = json.loads((out / "overlap.json").read_text())["pairs"][0]
+    second = (out / "subset-seed2.tsv").read_text(encoding="utf-8").split("\n")[1:-1]
+    assert pair["shared_sentences"] == len(set(drawn) & set(second))
+    assert draw(1).returncode == 0 and (out / "subset-seed1.tsv").read_bytes() == first  # same seed, same bytes
+    assert draw(3).returncode == 0 and (out / "subset-seed3.tsv").read_bytes() != first
