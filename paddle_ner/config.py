@@ -131,6 +131,10 @@ class DataConfig:
     scheme: Optional[str] = None  # force the tag scheme of custom files (BIO/BIOES/BMES)
     format: Optional[str] = None  # force the file format (conll/ernie_tsv/msra_tsv)
     strict: bool = False  # fail on an I- tag that follows no B-/I- of its type
+    # Span formats (doccano, label_studio, jsonl): overlapping or nested spans are "refuse"d
+    # (an error naming both), or "longest": spans taken longest first, overlapping ones dropped
+    # and counted.
+    overlaps: str = "refuse"
 
 
 @dataclass
@@ -159,6 +163,7 @@ CHOICES = {
     "train.batch_weighting": ("size", "equal"),
     "train.batching": ("buckets", "shuffle"),
     "train.eval_engine": ("auto", "dynamic", "inference"),
+    "data.overlaps": ("refuse", "longest"),
 }
 # Recipe name -> the folder of configs/ holding its <model>.yaml (the recipe's values).
 RECIPES = {"ours": ".", "paper": "paper"}

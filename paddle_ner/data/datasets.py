@@ -454,9 +454,10 @@ def load_splits(dataset: str = "msra", data_dir: Optional[PathLike] = None, trai
                 dev: Optional[PathLike] = None, test: Optional[PathLike] = None,
                 cache_dir: Optional[PathLike] = None, download: bool = True, strict: bool = False,
                 splits: Sequence[str] = SPLITS, format: Optional[str] = None,
-                scheme: Optional[str] = None) -> Splits:
+                scheme: Optional[str] = None, overlaps: str = "refuse") -> Splits:
     """Load the requested ``splits`` of ``dataset`` (or custom files); see the module docstring.
-    ``format``/``scheme`` force how custom files are read (named datasets' files are known).
+    ``format``/``scheme`` force how custom files are read (named datasets' files are known);
+    ``overlaps`` is what custom files in a span format do with overlapping spans (``read_corpus``).
 
     Raises DataError for missing/bad files and failed downloads, UsageError for an unknown
     dataset or split name.
@@ -492,7 +493,7 @@ def load_splits(dataset: str = "msra", data_dir: Optional[PathLike] = None, trai
     for split, (path, origin) in paths.items():
         from_spec = spec is not None and origin != "custom"
         fix = TOKEN_FIXES[spec.token_fix] if from_spec and spec.token_fix else None
-        forced = {} if from_spec else {"format": format, "scheme": scheme}
+        forced = {} if from_spec else {"format": format, "scheme": scheme, "overlaps": overlaps}
         corpus = read_corpus(path, strict=strict, token_fix=fix, **forced)
         digests = file_digests(path)
         if from_spec and origin in ("cache", "download"):

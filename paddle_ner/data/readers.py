@@ -1,6 +1,8 @@
-"""Read and write NER corpora in the three formats Chinese NER data ships in.
+"""Read and write NER corpora: the three tag formats Chinese NER data ships in, and the span
+formats of annotation tools.
 
-Formats (``detect_format`` tells them apart from the first 64 KB; ``format=`` forces one):
+Formats (``detect_format`` tells them apart from the first 64 KB; ``format=`` forces one).
+``FORMATS`` are the tag formats, one tag per token as written in the file:
 
 - ``conll``: one token per line, ``token<TAB>tag`` (SIGHAN MSRA, Weibo, our sample) or
   ``token<SPACE>tag`` (Resume upstream, zjy-ucas), a blank line after each sentence. The
@@ -10,6 +12,11 @@ Formats (``detect_format`` tells them apart from the first 64 KB; ``format=`` fo
   ``\\x02``.
 - ``msra_tsv``: PaddleNLP's ``msra_ner`` TSV, the same layout without the header.
 
+``SPAN_FORMATS`` hold a text and its entities as character offsets (``paddle_ner.data.spans``
+describes them and their own rules: overlapping spans, Label Studio's several annotations per
+task, the errors they add): ``doccano`` (JSONL), ``label_studio`` (its JSON export) and
+``jsonl`` (``paddle_ner.predict``'s output). ``ALL_FORMATS`` is both.
+
 What a reader guarantees:
 
 - Every character in the file is in the corpus, in order; no sentence is dropped. A token is the
@@ -18,17 +25,21 @@ What a reader guarantees:
   format a line starting with a space is an error, because ``'  O'`` could be a space token or
   a typo and there is no way to tell.
 - Tags come out in BIO; ``Corpus.scheme`` remembers the source scheme (detected, or forced by
-  ``scheme=``).
+  ``scheme=``; ``BIO`` for the span formats, which have no tags).
 - Repairs, counted in ``Corpus.repairs`` and logged as one warning line:
   ``empty_tag``: a token with an empty tag (SIGHAN train has 57 lines ``0<TAB>``, each between
   two ``O`` tags) is read as ``O``. ``orphan_continuation``: an ``I-``/``M-``/``E-`` tag that
   continues no chunk of its type is read as ``B-`` (conlleval's reading; see ``paddle_ner.tags``).
-  ``strict=True`` refuses to repair: the first such tag raises DataError.
+  ``strict=True`` refuses to repair: the first such tag raises DataError. The span formats add
+  ``overlap_dropped`` (``overlaps="longest"``) and ``annotations_skipped`` (Label Studio), which
+  ``strict`` leaves to their own settings.
+- ``labels=``: the entity types allowed; a tag or span of another type raises DataError.
 - Anything else that is wrong raises ``DataError`` whose ``str()`` is ``PATH:LINE: message``,
   LINE being the 1-based line of the offending text: a wrong column count, an empty token, a
   malformed tag or one outside the scheme, text and label of different lengths in a TSV line,
   bytes that are not UTF-8 (the line of the first bad byte), a UTF-8 byte-order mark (line 1), a
-  CR (CRLF line endings; the first line that has one), a missing or unexpected TSV header.
+  CR (CRLF line endings; the first line that has one; the JSON formats allow it, JSON treats it
+  as a space), a missing or unexpected TSV header.
 """
 from __future__ import annotations
 
@@ -41,11 +52,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
+from paddle_ner.data import spans as span_formats
+from paddle_ner.data.spans import OVERLAPS, SPAN_FORMATS, WriteError
 from paddle_ner.errors import DataError
 from paddle_ner.tags import SCHEMES, TagError, _to_bio, detect_scheme, from_bio, spans, split_tag
 
 __all__ = [
     "FORMATS",
+    "SPAN_FORMATS",
+    "ALL_FORMATS",
+    "OVERLAPS",
+    "WriteError",
     "ERNIE_HEADER",
     "Sentence",
     "Corpus",
@@ -57,7 +74,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("conll", "ernie_tsv", "msra_tsv")
+FORMATS = ("conll", "ernie_tsv", "msra_tsv")  # the tag formats
+ALL_FORMATS = FORMATS + SPAN_FORMATS
 ERNIE_HEADER = "text_a\tlabel"
 _SEP = "\x02"
 _BOM = b"\xef\xbb\xbf"
@@ -154,7 +172,7 @@ class Corpus:
 # Bytes -> text, with the encoding checks every format shares
 
 
-def _read_text(path: PathLike) -> str:
+def _read_text(path: PathLike, allow_cr: bool = False) -> str:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -172,7 +190,7 @@ def _read_text(path: PathLike) -> str:
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise DataError(path, line, f"not valid UTF-8: byte 0x{data[err.start]:02x} at byte {column} of the line "
                                     f"(convert the file to UTF-8, e.g. iconv -f GB18030 -t UTF-8)") from None
-    cr = text.find("\r")
+    cr = -1 if allow_cr else text.find("\r")
     if cr >= 0:
         line = text.count("\n", 0, cr) + 1
         raise DataError(path, line, "CR character (CRLF / Windows line endings); convert to LF line endings, "
@@ -185,11 +203,13 @@ def _read_text(path: PathLike) -> str:
 
 
 def detect_format(path: PathLike) -> str:
-    """``'conll'``, ``'ernie_tsv'`` or ``'msra_tsv'``, judged from the first 64 KB of ``path``.
+    """One of ALL_FORMATS, judged from the first 64 KB of ``path``.
 
-    The ERNIE header on the first non-empty line means ``ernie_tsv``; otherwise a ``\\x02`` in the
-    sample means ``msra_tsv``; otherwise ``conll``. Encoding problems are left to the reader,
-    which reports them with a line number.
+    The ERNIE header on the first non-empty line means ``ernie_tsv``; otherwise a JSON array or
+    JSON lines mean a span format (``spans.sniff`` tells which; a conll-shaped first line such as
+    ``{<TAB>O`` is never JSON); otherwise a ``\\x02`` in the sample means ``msra_tsv``;
+    otherwise ``conll``. Encoding problems are left to the reader, which reports them with a
+    line number.
     """
     try:
         with open(path, "rb") as f:
@@ -213,6 +233,9 @@ def _detect_format_text(sample: str) -> str:
         if line:
             if line == ERNIE_HEADER:
                 return "ernie_tsv"
+            found = span_formats.sniff(sample, line)
+            if found is not None:
+                return found
             break
     return "msra_tsv" if _SEP in sample else "conll"
 
@@ -434,21 +457,32 @@ def _convert(path: str, fmt: str, scheme: str, raw: List[_Raw], strict: bool) ->
 
 
 def read_corpus(path: PathLike, format: Optional[str] = None, scheme: Optional[str] = None,
-                strict: bool = False, token_fix: Optional[TokenFix] = None) -> Corpus:
+                strict: bool = False, token_fix: Optional[TokenFix] = None, overlaps: str = "refuse",
+                labels: Optional[Iterable[str]] = None) -> Corpus:
     """Read ``path`` into a Corpus with BIO tags. Raises DataError (``PATH:LINE: ...``).
 
-    ``format``: one of FORMATS, or None to detect. ``scheme``: BIO/BIOES/BMES, or None to
-    detect from the tags. ``strict``: refuse repairs (see module docstring). ``token_fix``: a
-    function applied to each token as read (raising ValueError for a bad token), for datasets
-    whose upstream token field carries extra data (Weibo's jieba position digits).
+    ``format``: one of ALL_FORMATS, or None to detect. ``scheme``: BIO/BIOES/BMES, or None to
+    detect from the tags (the span formats have no tags: ignored there). ``strict``: refuse
+    repairs (see module docstring). ``token_fix``: a function applied to each token as read
+    (raising ValueError for a bad token), for datasets whose upstream token field carries extra
+    data (Weibo's jieba position digits); tag formats only. ``overlaps``: ``"refuse"`` or
+    ``"longest"``, what the span formats do with overlapping spans. ``labels``: the allowed
+    entity types, or None for any.
     """
     spath = str(path)
     if format is None:
         format = detect_format(path)
-    elif format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    elif format not in ALL_FORMATS:
+        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(ALL_FORMATS)}")
     if scheme is not None and scheme not in SCHEMES:
         raise ValueError(f"unknown tagging scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+    if overlaps not in OVERLAPS:
+        raise ValueError(f"overlaps must be one of {', '.join(OVERLAPS)}, got {overlaps!r}")
+    allowed = None if labels is None else frozenset(labels)
+    if format in SPAN_FORMATS:
+        if token_fix is not None:
+            raise ValueError(f"token_fix applies to the tag formats ({', '.join(FORMATS)}), not {format}")
+        return _read_spans(spath, format, overlaps, allowed)
     text = _read_text(path)
     # Reading allocates millions of small lists and strings and frees none of them, so every
     # cyclic-GC pass is wasted work that grows with the heap: with a previous corpus alive the
@@ -466,12 +500,42 @@ def read_corpus(path: PathLike, format: Optional[str] = None, scheme: Optional[s
         if scheme is None:
             scheme = _detect_scheme_located(spath, format, raw)
         sentences, repairs = _convert(spath, format, scheme, raw, strict)
+        if allowed is not None:
+            _check_types(spath, format, sentences, allowed)
     finally:
         if gc_was_enabled:
             gc.enable()
     if any(repairs.values()):
         logger.warning("%s: %s", spath, describe_repairs(repairs))
     return Corpus(spath, format, scheme, sentences, repairs)
+
+
+def _read_spans(path: str, format: str, overlaps: str, allowed: Optional[frozenset]) -> Corpus:
+    # JSON allows CR as whitespace between values; inside a string a raw CR is a JSON error.
+    text = _read_text(path, allow_cr=True)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as in read_corpus
+    try:
+        raw, repairs = span_formats.parse(path, text, format, overlaps=overlaps, labels=allowed)
+        sentences = [Sentence(chars, tags, line) for line, chars, tags in raw]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if not sentences:
+        raise DataError(path, None, "no sentences in file")
+    if any(repairs.values()):
+        logger.warning("%s: %s", path, describe_repairs(repairs))
+    return Corpus(path, format, "BIO", sentences, repairs)
+
+
+def _check_types(path: str, fmt: str, sentences: List[Sentence], allowed: frozenset) -> None:
+    """DataError at the first tag whose type is not in ``allowed``."""
+    for sentence in sentences:
+        for k, tag in enumerate(sentence.tags):
+            if tag != "O" and tag[2:] not in allowed:
+                line, pre = _where(fmt, sentence.line, k)
+                raise DataError(path, line, f"{pre}unknown entity type {tag[2:]!r} (allowed: "
+                                            f"{', '.join(sorted(allowed))})")
 
 
 def describe_repairs(repairs: Dict[str, int]) -> str:
@@ -481,6 +545,11 @@ def describe_repairs(repairs: Dict[str, int]) -> str:
         parts.append(f"{repairs['empty_tag']} empty tag(s) read as O")
     if repairs.get("orphan_continuation"):
         parts.append(f"{repairs['orphan_continuation']} orphan I-/M-/E- tag(s) read as B- (conlleval-style)")
+    if repairs.get("overlap_dropped"):
+        parts.append(f"{repairs['overlap_dropped']} overlapping span(s) dropped (the longest kept)")
+    if repairs.get("annotations_skipped"):
+        parts.append(f"{repairs['annotations_skipped']} Label Studio annotation(s) skipped (cancelled, or not "
+                     f"the task's most recent)")
     return "; ".join(parts) if parts else "none"
 
 
@@ -492,18 +561,25 @@ def write_corpus(sentences: Union[Corpus, Iterable[Sentence]], path: PathLike, f
                  scheme: str = "BIO") -> None:
     """Write BIO-tagged ``sentences`` to ``path`` in ``format``, with tags in ``scheme``.
 
-    ``conll`` is written with TABs and a blank line after every sentence. Raises ValueError for
-    data the format cannot hold, so that every file written reads back as the same sentences: an
-    empty sentence or token, a token containing a TAB, newline, CR, or, in the TSV formats,
+    ``conll`` is written with TABs and a blank line after every sentence. The span formats store
+    entities, not tags (``scheme`` does not apply); ``spans.write_sentences`` writes them and
+    says what they cannot hold (a token that is not exactly one character, for one).
+
+    Raises WriteError (a ValueError whose ``index`` is the sentence's) for data the format
+    cannot hold, so that every file written reads back as the same sentences: an empty sentence
+    or token, a token containing a TAB, newline, CR, or, in the TSV formats,
     ``\\x02``; in conll, a token with whitespace at one end and not only whitespace (the reader
     refuses it as a likely typo); a malformed tag (a type with whitespace), or one containing
     ``\\x02`` in the TSV formats; in msra_tsv, U+FEFF as the first character of the file (it would
     read as a byte-order mark; conll then starts with a blank line instead).
     """
-    if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    if format not in ALL_FORMATS:
+        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(ALL_FORMATS)}")
     if isinstance(sentences, Corpus):
         sentences = sentences.sentences
+    if format in SPAN_FORMATS:
+        span_formats.write_sentences(sentences, path, format)
+        return
     forbidden = "\t\n\r" + (_SEP if format != "conll" else "")
     out: List[str] = []
     if format == "ernie_tsv":
@@ -511,22 +587,22 @@ def write_corpus(sentences: Union[Corpus, Iterable[Sentence]], path: PathLike, f
     checked_tags = set()
     for n, sentence in enumerate(sentences):
         if not sentence.chars or len(sentence.chars) != len(sentence.tags):
-            raise ValueError(f"sentence {n}: {len(sentence.chars)} chars and {len(sentence.tags)} tags; "
-                             f"need the same non-zero number")
+            raise WriteError(n, f"{len(sentence.chars)} chars and {len(sentence.tags)} tags; "
+                                f"need the same non-zero number")
         for c in sentence.chars:
             # Leading/trailing whitespace is refused in conll only: the conll reader rejects such a
             # token, while between \x02 and TAB its ends are unambiguous and the TSV readers keep it
             # (refusing it there made a TSV corpus that read fine impossible to write back).
             if not c or any(ch in c for ch in forbidden) or (format == "conll" and c != c.strip() and c.strip()):
-                raise ValueError(f"sentence {n}: token {c!r} cannot be written in the {format} format")
+                raise WriteError(n, f"token {c!r} cannot be written in the {format} format")
         if not out and sentence.chars[0].startswith("\ufeff"):
             # U+FEFF as the file's first character would be the bytes EF BB BF, which _read_text
             # refuses as a byte-order mark. conll puts a blank line first (the reader skips leading
             # blank lines); msra_tsv allows no blank line, so it cannot hold this corpus.
             if format != "conll":
-                raise ValueError(f"sentence {n}: token {sentence.chars[0]!r} starts with U+FEFF, which as the "
-                                 f"first character of a {format} file reads as a byte-order mark; write this "
-                                 f"corpus as ernie_tsv or conll, or drop the character")
+                raise WriteError(n, f"token {sentence.chars[0]!r} starts with U+FEFF, which as the "
+                                    f"first character of a {format} file reads as a byte-order mark; write this "
+                                    f"corpus as ernie_tsv or conll, or drop the character")
             out.append("\n")
         # Tags are checked too (each distinct tag once): a \x02 inside a TSV tag splits it in two,
         # and a type with whitespace is refused by every reader, so either used to be written
@@ -535,9 +611,9 @@ def write_corpus(sentences: Union[Corpus, Iterable[Sentence]], path: PathLike, f
             try:
                 split_tag(tag)
             except TagError as err:
-                raise ValueError(f"sentence {n}: {err}") from None
+                raise WriteError(n, str(err)) from None
             if _SEP in tag and format != "conll":
-                raise ValueError(f"sentence {n}: tag {tag!r} cannot be written in the {format} format")
+                raise WriteError(n, f"tag {tag!r} cannot be written in the {format} format")
             checked_tags.add(tag)
         tags = from_bio(sentence.tags, scheme)
         if format == "conll":
