@@ -28,7 +28,11 @@ setup(
     packages=find_packages(include=["paddle_ner", "paddle_ner.*"]),
     # the server's page (plain HTML/CSS/JS, no build step)
     package_data={"paddle_ner.serve": ["static/*"]},
-    python_requires=">=3.8",
+    # The lowest Python of any install route: the profiles' ranges are the "# python:" lines of
+    # constraints/cpu.txt (3.11-3.12) and gpu.txt (3.9-3.12), enforced by tools/install.sh, and
+    # tools/stack.py's AI Studio route needs 3.9 too (numpy 1.26.4, pinned everywhere, has no 3.8
+    # release). The ceiling, 3.12, belongs to those pins (numpy, pyarrow wheels), not to the code.
+    python_requires=">=3.9",
     install_requires=[
         "paddlenlp>=2.8.1",
         "seqeval>=1.2.2",

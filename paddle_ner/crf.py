@@ -35,7 +35,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import paddle
 
-from paddle_ner import compat
+from paddle_ner.compat_paddle import viterbi_decode
 
 # Score given to a forbidden transition or start at decode time. Finite, because where every
 # candidate at a step is -inf the Viterbi op returns tag -1 (Paddle 3.3, CPU) or raises
@@ -320,10 +320,11 @@ class CRF(paddle.nn.Layer):
         """Paddle's Viterbi op on [B, T, K] potentials and [K, K] transitions; returns float [B]
         scores and int64 [B, T] paths, 0 past each length."""
         # paddle.text.viterbi_decode is the functional form of paddle.text.ViterbiDecoder
-        # (whose forward calls exactly this); it reads transitions as [from, to]. The compat
-        # wrapper repairs its static-graph output metadata (wrong on both Paddle 2.6 and 3.x).
+        # (whose forward calls exactly this); it reads transitions as [from, to]. The
+        # compat_paddle wrapper repairs its static-graph output metadata (wrong on both Paddle 2.6
+        # and 3.x).
         # shape: (batch,), (batch, max(lengths))
-        scores, paths = compat.viterbi_decode(potentials, transitions, lengths)
+        scores, paths = viterbi_decode(potentials, transitions, lengths)
         # The op returns paths of width max(lengths), not T: widen to T by repeating the last
         # column (index clamped to max(lengths) - 1, no static shape needed), then zero
         # everything past each length.

@@ -25,6 +25,8 @@ import platform
 from pathlib import Path
 from typing import Dict, List
 
+import numpy as np
+
 FTZ = 1 << 15
 DAZ = 1 << 6
 _FENV_SIZE = 32  # sizeof(fenv_t) on x86-64 glibc
@@ -74,8 +76,6 @@ def set_flush_denormals(enabled: bool = True) -> Dict[str, object]:
     if enabled:
         # numpy computes (and caches) its float limits on first use; computed under DAZ, the
         # smallest subnormal reads 0 and numpy warns. Compute them while the FPU is still normal.
-        import numpy as np
-
         for dtype in (np.float16, np.float32, np.float64):
             np.finfo(dtype).smallest_subnormal
     libm = _libm()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Dict, Optional
 
 from paddle_ner.errors import UsageError
+from paddle_ner.provenance import package_versions
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,6 @@ def _files(directory: Path) -> Dict[str, Path]:
 
 
 def _versions() -> Dict[str, str]:
-    from paddle_ner.provenance import package_versions
-
     versions = package_versions()
     return {k: versions[k] for k in ("paddle-ner", "paddlepaddle", "paddlepaddle-gpu", "paddlenlp") if k in versions}
 

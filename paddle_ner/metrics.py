@@ -257,56 +257,15 @@ def _chunk_eval_scores(tp: int, n_pred: int, n_gold: int):
 
 def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, weighting: str = "size", *,
                        drop_last: bool = False) -> dict:
-    """P/R/F1 the way PaddleHub 1.x ``SequenceLabelTask(add_crf=True)`` printed them (Table I).
+    """P/R/F1 the way PaddleHub 1.x ``SequenceLabelTask(add_crf=True)`` printed them (Table I):
+    ``chunk_eval`` (IOB) on each consecutive batch of ``batch_size`` sentences, then precision,
+    recall and F1 each a weighted mean of the per-batch values (F1 is not recomputed from P and
+    R), in PaddleHub's float32 / float64 arithmetic.
 
-    What PaddleHub 1.5 did (PaddlePaddle/PaddleHub, tags v1.5.0 = b2cca305 and v1.5.4 = abb479f0;
-    line numbers are the same in both unless two are given):
-
-    - ``_add_metrics`` (paddlehub/finetune/task/sequence_task.py:134-145):
-      ``fluid.layers.chunk_eval(chunk_scheme="IOB", num_chunk_types=ceil((num_classes - 1) / 2))``
-      on each batch, giving that batch's float32 precision, recall and F1 (counts summed over
-      the batch's sentences).
-    - ``_calculate_metrics`` (sequence_task.py:151-184): ``precision_sum += np.mean(precision)
-      * run_state.run_examples`` (likewise recall and F1; :158), then ``precision =
-      precision_sum / run_examples`` (:182), where ``run_examples`` is the sum of the batches'
-      ``run_examples``. So P, R and F1 are each a weighted mean of per-batch values; F1 is NOT
-      recomputed from P and R.
-    - The weight ``run_examples`` of a batch (paddlehub/finetune/task/base_task.py):
-      ``self.config.batch_size * self.device_count`` on the py_reader path, the demo default
-      (base_task.py:899@v1.5.0, 905@v1.5.4), or ``len(batch)`` with the data feeder, which is
-      1 because the reader yields ``[batch_data]`` (base_task.py:851@v1.5.0, 857@v1.5.4;
-      paddlehub/reader/nlp_reader.py:258). Either way every batch weighs the same, and the
-      reader yields the final partial batch (nlp_reader.py:199-200), so a short last batch
-      counts as much as a full one. That is ``weighting="equal"``, and it holds for PaddleHub
-      1.4-1.7: 1.6 and 1.7 use ``len(batch)`` of what their DataLoader / DataFeeder yields per
-      step (base_task.py:1071@v1.6.0, 1076@v1.7.0), which does not depend on the batch's size.
-    - PaddleHub 1.8.0 changed the weight to the batch's real size, ``tmp.shape[0]``
-      (base_task.py:1206@v1.8.0, e35ff5ec): ``weighting="size"``. Its dataset API also dropped a
-      final partial eval batch (``drop_last=True``, base_task.py:1195@v1.8.0; ``drop_last``
-      here), while its reader-compatible mode kept it.
-
-    Reproduced exactly, floats included: per-batch values in float32 as the op computes them,
-    then multiplied by the weight and accumulated in float64, which is what numpy 1.x does with
-    ``np.float32 * int`` (both scalars: float64). ``"equal"`` uses the py_reader weight
-    ``batch_size`` and divides by ``batch_size * num_batches``, so it matches PaddleHub's
-    py_reader path bit for bit; with the data feeder's weight 1 PaddleHub's float64 sums are
-    formed unscaled and can differ from that by rounding in the last bits (never for a
-    power-of-two ``batch_size``, where the scaling is exact). Consequences
-    worth knowing: a batch with no predicted chunk has precision 0 and a batch with no gold
-    chunk has recall 0, even when the model is right, which pulls the averages down; and the
-    result depends on batch size and order. With one batch holding everything it equals the
-    micro figures up to float32 rounding.
-
-    Chunking: chunk_eval's IOB rules. On O/B-X/I-X tags they give the same spans as seqeval's
-    default mode (an I-X after O or after another type starts a chunk in both; tested, and
-    pinned by tests/golden/metrics.json). Other tags (E-, S-, bare prefixes) cannot occur in
-    chunk_eval's id space and raise ValueError here, whereas ``entity_prf`` gives them
-    seqeval's lenient reading.
-
-    Not modelled: data parallelism (with k devices each run state held k per-device values,
-    averaged unweighted by ``np.mean``; the paper's runs are single-device), and the positions
-    the op saw: PaddleHub ran chunk_eval on [CLS] + characters + [SEP] (gold O at [CLS]/[SEP]),
-    truncated to max_seq_len. Pass exactly the tags you want scored.
+    Why a second convention: the paper's pretrained rows were scored this way, and it differs
+    from corpus micro scores (a batch with no predicted chunk has precision 0, one with no gold
+    chunk recall 0; the result depends on batch size and order), so comparing with them needs it.
+    PaddleHub's code, the float details and what is not modelled: docs/how-it-works.md#metrics.
 
     Args:
         gold: sentences of gold tags (O/B-X/I-X), ``[num_sentences][sentence_len]``, in the
@@ -323,9 +282,7 @@ def batch_averaged_prf(gold: Corpus, pred: Corpus, batch_size: int, weighting: s
         ``{"precision", "recall", "f1", "tp", "n_pred", "n_gold", "num_batches", "batch_size",
         "weighting", "num_sentences", "num_dropped"}``: the three averages as Python floats,
         chunk counts summed over the evaluated batches, and how many sentences were scored /
-        dropped. Top level only: a per-type batch average would score every batch lacking that
-        type as 0, so it would measure how often a type occurs as much as how well it is
-        tagged; use ``entity_prf``'s per-type rows.
+        dropped. Top level only; per-type rows come from ``entity_prf``.
 
     Raises:
         ValueError: misaligned input, ``batch_size < 1``, an unknown ``weighting``, or a tag

@@ -1,12 +1,16 @@
 """Where a result came from: code commit, package versions, device and machine."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from paddle_ner.mkl_dispatch import in_force
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,8 +30,6 @@ def git_commit() -> Optional[str]:
 
 
 def package_versions() -> Dict[str, Optional[str]]:
-    from importlib import metadata
-
     versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
     for dist in ("paddle-ner", "paddlepaddle", "paddlepaddle-gpu", "paddlenlp", "numpy", "seqeval"):
         try:
@@ -41,7 +43,7 @@ def device_name(device: str) -> str:
     """A human name for the device: the GPU's name, or the CPU model and core count."""
     if device == "gpu":
         try:
-            import paddle
+            import paddle  # lazily: integrity and the benchmarks use this module without Paddle
 
             return paddle.device.cuda.get_device_name()
         except Exception:  # noqa: BLE001 - a name is nice to have, never worth failing over
@@ -85,8 +87,6 @@ def machine(device: str = "cpu") -> dict:
 def report_header(command: str) -> dict:
     """What every benchmark report starts with: the command, the commit, the package versions,
     the machine, the processor's flags and MKL's dispatch setting."""
-    from paddle_ner.mkl_dispatch import in_force
-
     return {"command": command, "commit": git_commit(), "versions": package_versions(), "machine": machine("cpu"),
             "cpu_flags": cpu_flags(), "mkl_dispatch": in_force()}
 
@@ -96,8 +96,6 @@ def write_report(path: Optional[Path], report: dict) -> None:
     line saying where it went."""
     if path is None:
         return
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -16,6 +16,31 @@ if ! command -v "$python" >/dev/null 2>&1; then
   exit 2
 fi
 
+# The Python versions the profile's pins install on are the "# python: LOW-HIGH" line of its
+# constraints file. Checked before anything is removed or installed: outside that range pip
+# would only fail minutes later with a bare ResolutionImpossible.
+range=$(sed -n 's/^# python: \([0-9]*\.[0-9]*\)-\([0-9]*\.[0-9]*\)$/\1 \2/p' "$constraints")
+if [ -z "$range" ]; then
+  echo "install: $constraints has no '# python: LOW-HIGH' line naming the Python versions it supports" >&2
+  exit 2
+fi
+read -r low high <<<"$range"
+number() { echo $(( ${1%%.*} * 100 + ${1#*.} )); }  # 3.11 -> 311
+version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || version=
+if ! [[ $version =~ ^[0-9]+\.[0-9]+$ ]]; then
+  echo "install: PYTHON=$python does not run as a Python interpreter" >&2
+  exit 2
+fi
+if [ "$(number "$version")" -lt "$(number "$low")" ] || [ "$(number "$version")" -gt "$(number "$high")" ]; then
+  instead="use PYTHON=python3.11 (any Python $low-$high)"
+  if [ "$profile" = cpu ] && [ "$(number "$version")" -ge 309 ] && [ "$(number "$version")" -lt "$(number "$low")" ]; then
+    # AI Studio's route (aistudio/reproduce.ipynb): a Paddle 3 first, then tools/stack.py names the pins for it.
+    instead="$instead, or keep Python $version with a Paddle 3 as AI Studio does: $python -m pip install paddlepaddle==3.0.0 && $python -m pip install -c \"\$($python tools/stack.py constraints)\" -e \".[dev,serve]\""
+  fi
+  echo "install: the $profile profile installs on Python $low-$high ($constraints), not Python $version ($python); $instead" >&2
+  exit 2
+fi
+
 # The venv is rebuilt only when it holds another profile or interpreter, or is broken: mixing
 # Paddle 2.6 and 3.x wheels in one environment leaves files of both behind. Otherwise pip
 # updates it in place (setup.py or the constraints changed).

@@ -220,7 +220,7 @@ def _cause(chain: List[BaseException]) -> Tuple[str, bool, Optional[str]]:
 def _cached(source: str) -> Optional[Path]:
     """PaddleNLP's download-cache directory of ``source`` if it holds any file."""
     try:
-        from paddlenlp.utils.env import MODEL_HOME
+        from paddlenlp.utils.env import MODEL_HOME  # PaddleNLP, lazily: see compat.transformers()
     except ImportError:
         return None
     path = Path(MODEL_HOME) / source

@@ -16,6 +16,7 @@ from typing import List, Optional
 
 from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import exit_on_error
+from paddle_ner.models.checkpoints import load_pretrained_model, load_tokenizer
 from paddle_ner.models.registry import PRETRAINED
 
 
@@ -28,8 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def download(key: str, out: Path) -> Path:
     """Fetch ``--model key``'s checkpoint and tokenizer into ``out/key`` and load them back."""
-    from paddle_ner.models.checkpoints import load_pretrained_model, load_tokenizer
-
     target = out / key
     target.mkdir(parents=True, exist_ok=True)
     load_tokenizer(key).save_pretrained(str(target))

