@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
-import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 from paddle_ner.compat import quiet_imports
 from paddle_ner.errors import UsageError, exit_on_error
-from paddle_ner.integrity import read_json, recover, verify, write_text
-from paddle_ner.mkl_dispatch import changed_since, in_force
+from paddle_ner.integrity import read_json, write_text
+from paddle_ner.runs import (add_data_arguments, check_free_space, check_labels, default_run_dir, load_run_data,
+                             open_run_dir, record_init, resume_point, write_run_files)
 
 logger = logging.getLogger("paddle_ner")
 
@@ -37,7 +36,6 @@ DEFAULT_MODEL = "ernie"
 def build_parser() -> argparse.ArgumentParser:
     from paddle_ner.config import RECIPES
     from paddle_ner.models.registry import MODEL_KEYS
-    from paddle_ner.runs import add_data_arguments
 
     p = argparse.ArgumentParser(prog="python -m paddle_ner.train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,65 +135,6 @@ def load_run_config(args):
     return cfg
 
 
-def write_run_files(run_dir: Path, args, argv: List[str], cfg, labels, data_info: dict, device: str,
-                    world_size: int) -> None:
-    from paddle_ner import denormals
-    from paddle_ner.config import dump
-    from paddle_ner.provenance import device_name, git_commit, package_versions
-
-    write_text(run_dir / "config.yaml", dump(cfg))
-    labels.save(run_dir / "labels.json")
-    run = {
-        "argv": argv,
-        "command": "python -m paddle_ner.train " + " ".join(shlex.quote(a) for a in argv),
-        "git_commit": git_commit(),
-        "versions": package_versions(),
-        "device": device,
-        "device_name": device_name(device),
-        "world_size": world_size,
-        "flush_denormals": device == "cpu" and denormals.supported() and denormals.wanted(),
-        "mkl_dispatch": in_force(),
-        "seed": args.seed,
-        "recipe": args.recipe if args.config is None else f"custom ({args.config})",
-        "data": data_info,
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }
-    write_text(run_dir / "run.json", json.dumps(run, indent=2, ensure_ascii=False, default=str))
-
-
-def record_init(run_dir: Path, record: dict) -> None:
-    """Add where the initial weights came from (``model.init_from``: files, SHA-256, coverage)
-    to ``run.json``, which is written before the model is built."""
-    run = read_json(run_dir / "run.json")
-    run["init_from"] = record
-    write_text(run_dir / "run.json", json.dumps(run, indent=2, ensure_ascii=False, default=str))
-
-
-def check_writable(run_dir: Path) -> None:
-    """Create ``run_dir`` and prove a file can be written there, before any data is read."""
-    probe = run_dir / ".write-test"
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as err:
-        raise UsageError(f"{run_dir}: cannot write the run directory ({err.strerror or err}); pick another "
-                         f"--output") from None
-
-
-def check_free_space(run_dir: Path, num_params: int) -> None:
-    """Refuse to start when the disk cannot hold what the run will write: at the moment a new
-    checkpoint (weights + two Adam moments) is swapped in, the old one still exists, and the best
-    model sits beside them: about 7 float32 copies of the weights, plus 10 %."""
-    import shutil
-
-    need = int(7 * 4 * num_params * 1.1) + (50 << 20)
-    free = shutil.disk_usage(run_dir).free
-    if free < need:
-        raise UsageError(f"{run_dir}: {free / 2**30:.2f} GiB free, but checkpoints and the best model of this "
-                         f"model need about {need / 2**30:.2f} GiB; free some space or pick another --output")
-
-
 def visualdl_writer(run_dir: Path):
     try:
         from visualdl import LogWriter
@@ -209,26 +148,58 @@ def main(argv: Optional[List[str]] = None) -> int:
     quiet_imports()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = resolve_args(argv)
+    device, rank, world_size = set_up_device(args.device)
+    cfg = load_run_config(args)
+    set_up_model(cfg, device, world_size)
+    run_dir = args.output or default_run_dir(args, cfg)
+    open_run_dir(run_dir, args.resume, rank)
+    setup_logging(run_dir if rank == 0 else None, rank)
+    resume_from, manifest = resume_point(run_dir, rank, world_size) if args.resume else (None, None)
+
+    splits, labels = load_data(args, cfg)
+    if args.resume:
+        check_labels(run_dir, labels.labels)
+    elif rank == 0:
+        write_run_files(run_dir, args, argv, cfg, labels, splits.info, device, world_size)
+    trainer = build_trainer(args, cfg, run_dir, splits, labels.labels, device, rank, world_size)
+    if resume_from is not None:
+        trainer.load_checkpoint(resume_from, manifest)
+        logger.info("resumed at step %d (epoch %d, batch %d)", trainer.state.global_step, trainer.state.epoch,
+                    trainer.state.batch_in_epoch)
+    logger.info("model %s (%s parameters), %d training windows, %d steps (%d per epoch), batch padding %.1f%%, "
+                "device %s", cfg.model.name, f"{sum(int(p.size) for p in trainer.tagger.parameters()):,}",
+                len(trainer.examples), trainer.total_steps, trainer.steps_per_epoch, 100 * trainer.padding_waste(),
+                device)
+    try:
+        state = trainer.fit()
+    finally:
+        if trainer.writer is not None:
+            trainer.writer.close()
+    if not state.finished:
+        return 130
+    if rank == 0:
+        report(trainer, args, splits)
+    return 0
+
+
+def set_up_device(requested: Optional[str]) -> Tuple[str, int, int]:
+    """(device, rank, world size): Paddle on ``requested`` (see :func:`pick_device`), in the
+    data-parallel group when ``paddle.distributed.launch`` started several processes."""
     import paddle
     import paddle.distributed as dist
 
-    from paddle_ner.batching import make_examples
-    from paddle_ner.data import LabelVocab
-    from paddle_ner.metrics import format_report
-    from paddle_ner.models import build_model, load_model
-    from paddle_ner.runs import load_run_data
-    from paddle_ner.scoring import evaluate
-    from paddle_ner.trainer import Trainer, plot_curves
-
-    device = pick_device(args.device)
+    device = pick_device(requested)
     paddle.set_device(device)
     world_size = dist.get_world_size()
     if world_size > 1:
         dist.init_parallel_env()
-    rank = dist.get_rank()
+    return device, dist.get_rank(), world_size
 
-    cfg = load_run_config(args)
-    if cfg.model.init_from is not None:  # refuse a model LAC cannot fill before reading any data
+
+def set_up_model(cfg, device: str, world_size: int) -> None:
+    """Refuse a model LAC cannot fill (``model.init_from``) before any data is read, and give
+    the model its CPU math threads (``compat.use_cpu_cores``)."""
+    if cfg.model.init_from is not None:
         from paddle_ner.models.lac import check_init_from
 
         check_init_from(cfg.model)
@@ -237,46 +208,34 @@ def main(argv: Optional[List[str]] = None) -> int:
         from paddle_ner.models.registry import cpu_single_thread
 
         use_cpu_cores(cpu_single_thread(cfg.model.name), world_size)
-    run_dir = args.output or Path("runs") / f"{cfg.model.name}-{args.train and 'custom' or cfg.data.dataset}-seed{args.seed}"
-    if not args.resume and ((run_dir / "checkpoint").exists() or (run_dir / "checkpoint.old").exists()):
-        raise UsageError(f"{run_dir} already holds a run; continue it with --resume --output {run_dir}, "
-                         f"or pick another --output")
-    if rank == 0:
-        check_writable(run_dir)
-    setup_logging(run_dir if rank == 0 else None, rank)
-    resume_from = None
-    if args.resume:
-        if rank == 0:  # finish a swap the kill interrupted; one rank renames, the others wait
-            recover(run_dir / "model")
-            recover(run_dir / "checkpoint")
-        if world_size > 1:
-            dist.barrier()
-        resume_from = run_dir / "checkpoint" if (run_dir / "checkpoint").is_dir() else None
-        changed = changed_since(read_json(run_dir / "run.json").get("mkl_dispatch"))
-        if changed and rank == 0:
-            logger.warning("%s", changed)
-        if resume_from is not None:
-            manifest = verify(resume_from, "checkpoint")  # refuse a damaged one before reading any data
-        else:
-            logger.warning("%s has no complete checkpoint (the run stopped before its first one); starting it "
-                           "again from step 0", run_dir)
+
+
+def load_data(args, cfg):
+    """(splits, LabelVocab of all of them), the training split cut to ``--max-train-samples``."""
+    from paddle_ner.data import LabelVocab
 
     splits = load_run_data(args, cfg)
-    train_corpus = splits.train
     if args.max_train_samples is not None:
-        train_corpus.sentences = train_corpus.sentences[:args.max_train_samples]
+        splits.train.sentences = splits.train.sentences[:args.max_train_samples]
     labels = LabelVocab.from_corpora(*[c for _, c in splits.corpora()])
-    logger.info("data: train %d / dev %d / test %s sentences; labels %s", len(train_corpus), len(splits.dev),
+    logger.info("data: train %d / dev %d / test %s sentences; labels %s", len(splits.train), len(splits.dev),
                 len(splits.test) if splits.test is not None else "none", " ".join(labels.labels))
-    if args.resume and (run_dir / "labels.json").is_file():
-        if read_json(run_dir / "labels.json").get("labels") != labels.labels:
-            raise UsageError(f"{run_dir / 'labels.json'}: the run was trained with other labels than its data now "
-                             f"gives ({' '.join(labels.labels)}); the data changed, start a new run")
-    if rank == 0 and not args.resume:
-        write_run_files(run_dir, args, argv, cfg, labels, splits.info, device, world_size)
+    return splits, labels
 
+
+def build_trainer(args, cfg, run_dir: Path, splits, labels: Sequence[str], device: str, rank: int,
+                  world_size: int):
+    """The model (seeded by ``--seed``), its training windows and the Trainer. Rank 0 records
+    where initial weights came from in ``run.json`` and checks the disk can hold the checkpoints."""
+    import paddle
+
+    from paddle_ner.batching import make_examples
+    from paddle_ner.models import build_model
+    from paddle_ner.trainer import Trainer
+
+    sentences = splits.train.sentences
     paddle.seed(args.seed)
-    tagger, mapper = build_model(cfg.model, labels.labels, train_chars=[s.chars for s in train_corpus.sentences])
+    tagger, mapper = build_model(cfg.model, labels, train_chars=[s.chars for s in sentences])
     init_record = getattr(tagger.encoder, "init_record", None)
     if init_record is not None:
         logger.info("init_from %s: %s from %s %s; %d of %d vocabulary characters found", init_record["source"],
@@ -284,51 +243,44 @@ def main(argv: Optional[List[str]] = None) -> int:
                     init_record["coverage"]["found"], init_record["coverage"]["characters"])
         if rank == 0 and not args.resume:
             record_init(run_dir, init_record)
-    index = {label: i for i, label in enumerate(labels.labels)}
-    examples = make_examples([s.chars for s in train_corpus.sentences], mapper, cfg.model.max_seq_len,
-                             cfg.model.window_overlap, tags=[s.tags for s in train_corpus.sentences],
-                             label_index=index, what="training sentences",
+    index = {label: i for i, label in enumerate(labels)}
+    examples = make_examples([s.chars for s in sentences], mapper, cfg.model.max_seq_len, cfg.model.window_overlap,
+                             tags=[s.tags for s in sentences], label_index=index, what="training sentences",
                              truncate=cfg.model.long_sentences == "truncate")
     writer = visualdl_writer(run_dir) if rank == 0 else None
-    trainer = Trainer(tagger, mapper, labels.labels, cfg, run_dir, examples, splits.dev, seed=args.seed,
+    trainer = Trainer(tagger, mapper, labels, cfg, run_dir, examples, splits.dev, seed=args.seed,
                       max_steps=args.max_steps, device=device, rank=rank, world_size=world_size, writer=writer)
     if rank == 0:
         check_free_space(run_dir, sum(int(p.size) for p in tagger.parameters()))
-    if resume_from is not None:
-        trainer.load_checkpoint(resume_from, manifest)
-        logger.info("resumed at step %d (epoch %d, batch %d)", trainer.state.global_step, trainer.state.epoch,
-                    trainer.state.batch_in_epoch)
-    logger.info("model %s (%s parameters), %d training windows, %d steps (%d per epoch), batch padding %.1f%%, "
-                "device %s", cfg.model.name, f"{sum(int(p.size) for p in tagger.parameters()):,}", len(examples),
-                trainer.total_steps, trainer.steps_per_epoch, 100 * trainer.padding_waste(), device)
-    try:
-        state = trainer.fit()
-    finally:
-        if writer is not None:
-            writer.close()
-    if not state.finished:
-        return 130
-    if rank != 0:
-        return 0
+    return trainer
 
+
+def report(trainer, args, splits) -> None:
+    """Score the best model (``RUN_DIR/model``) on dev and test, and write ``metrics.json``
+    and ``curves.png``."""
+    from paddle_ner.metrics import format_report
+    from paddle_ner.models import load_model
+    from paddle_ner.scoring import evaluate
+    from paddle_ner.trainer import plot_curves
+
+    cfg, state, run_dir = trainer.cfg, trainer.state, trainer.run_dir
     best, best_mapper, _, _ = load_model(run_dir / "model")
     results = {"model": cfg.model.name, "dataset": cfg.data.dataset if args.train is None else "custom",
                "seed": args.seed, "best_step": state.best_step, "steps": state.global_step,
                "epochs": round(state.global_step / trainer.steps_per_epoch, 3),
-               "train_seconds": round(state.train_seconds, 1), "device": device}
+               "train_seconds": round(state.train_seconds, 1), "device": trainer.device}
     for split in ("dev", "test"):
         corpus = getattr(splits, split)
         if corpus is None:
             results[split] = None
             continue
-        results[split] = evaluate(best, best_mapper, labels.labels, corpus, cfg)
+        results[split] = evaluate(best, best_mapper, trainer.labels, corpus, cfg)
         logger.info("\n%s (best model, step %d)\n%s", split, state.best_step,
                     format_report(results[split]["micro"], results[split]["batch_averaged"]))
     results["history"] = state.history
     write_text(run_dir / "metrics.json", json.dumps(results, indent=2))
     plot_curves(state.history, run_dir / "curves.png")
     logger.info("wrote %s", run_dir)
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@ and scheduler step (paddle_ner/optim.py). The loss is read back from the device 
 ``train.log_every`` steps, for the progress bar. Dev is evaluated every ``train.eval_every``
 steps, after the last one, and at each epoch end when ``train.eval_at_epoch_end``; the best
 model by ``train.select_by`` (strictly better) is written to ``RUN_DIR/model`` and a resumable
-checkpoint to ``RUN_DIR/checkpoint``, each into a temporary
-directory that is sealed with a manifest and then replaces the old one (integrity.py), so a
-crash never leaves half a model and a half-written checkpoint is never resumed from.
+checkpoint to ``RUN_DIR/checkpoint``, each whole or not at all (checkpointing.py).
 
 A loss that turns NaN/inf stops the run (RunError) before anything is evaluated or saved with
 the broken weights, so the last checkpoint and best model stay the last good ones. The check
@@ -20,48 +18,37 @@ emissions are caught by the dev evaluation, which reads the decoder's scores any
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import math
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Iterator, List, NoReturn, Optional, Sequence
 
 import paddle
+from tqdm.auto import tqdm
 
+from paddle_ner import checkpointing
 from paddle_ner.batching import Example, bucket_batches, collate, padding_waste, shard, shuffled_batches
+from paddle_ner.checkpointing import TrainState
 from paddle_ner.config import Config
 from paddle_ner.crf import SCORE_LIMIT
-from paddle_ner.errors import NonFiniteScores, RunError, UsageError
-from paddle_ner.integrity import read_json, recover, verify, write_dir, write_manifest
-from paddle_ner.models import save_model
+from paddle_ner.errors import NonFiniteScores, RunError
 from paddle_ner.optim import build_optimizer
-from paddle_ner.scoring import evaluate
+from paddle_ner.scoring import evaluate_in_training
 
 logger = logging.getLogger(__name__)
-
-@dataclass
-class TrainState:
-    """Everything besides weights and optimiser moments that ``--resume`` restores."""
-
-    epoch: int = 0  # current epoch (0-based)
-    batch_in_epoch: int = 0  # batches of the current epoch already trained
-    global_step: int = 0
-    best_f1: float = -1.0
-    best_step: int = 0
-    history: List[dict] = field(default_factory=list)  # {"step", "loss", "lr"} and {"step", "dev_f1", ...}
-    train_seconds: float = 0.0
-    finished: bool = False
-
 
 # train.select_by -> (convention, metric) of the dev result that selects the best model.
 SELECT_BY = {"micro_f1": ("micro", "f1"), "batch_averaged_f1": ("batch_averaged", "f1")}
 
 
 class Trainer:
-    """Trains ``tagger`` on ``train_examples``, selecting on ``dev`` (a Corpus).
+    """Trains ``tagger`` on ``train_examples`` (windows of ``mapper``'s ids), selecting on ``dev``
+    (a Corpus) by ``train.select_by`` and writing into ``run_dir``. ``seed`` fixes batch order and
+    dropout; ``max_steps`` caps ``train.epochs``; ``writer``: a VisualDL LogWriter, or None.
 
     Only rank 0 writes files; every rank evaluates dev (identical results) so that all ranks
     agree on the best step without a collective.
@@ -70,21 +57,9 @@ class Trainer:
     def __init__(self, tagger, mapper, labels: Sequence[str], cfg: Config, run_dir: Path,
                  train_examples: Sequence[Example], dev, seed: int, max_steps: Optional[int] = None,
                  device: str = "cpu", rank: int = 0, world_size: int = 1, writer=None):
-        self.tagger = tagger
-        self.mapper = mapper
-        self.labels = list(labels)
-        self.cfg = cfg
-        self.run_dir = Path(run_dir)
-        self.examples = list(train_examples)
-        self.dev = dev
-        self.seed = seed
-        self.rank, self.world_size = rank, world_size
-        self.device = device
-        from paddle_ner.compat import cpu_threads
-        from paddle_ner.models.registry import cpu_single_thread
-
-        self.eval_threads = cpu_threads(cpu_single_thread(cfg.model.name), world_size)  # dev via paddle.inference
-        self.writer = writer
+        self.tagger, self.mapper, self.labels, self.cfg = tagger, mapper, list(labels), cfg
+        self.run_dir, self.examples, self.dev, self.seed = Path(run_dir), list(train_examples), dev, seed
+        self.rank, self.world_size, self.device, self.writer = rank, world_size, device, writer
         self.model = paddle.DataParallel(tagger) if world_size > 1 else tagger
         self.sizes = [len(e.ids) for e in self.examples]
         steps_per_epoch = len(self._batches(0))
@@ -98,6 +73,7 @@ class Trainer:
         self.optimizer, self.scheduler = build_optimizer(tagger, cfg, self.schedule_steps())
         self.amp = cfg.train.amp and device == "gpu"
         self.scaler = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15) if self.amp else None
+        self.divergence = DivergenceCheck(tagger, self.run_dir, cfg, self.amp)
         self.state = TrainState()
         self._stop_signal: Optional[int] = None
         if self.labels == ["O"]:
@@ -113,8 +89,6 @@ class Trainer:
             return max(1, train.epochs * len(self.examples) // (train.batch_size * self.world_size))
         return self.total_steps
 
-    # ------------------------------------------------------------------ batches
-
     def _batches(self, epoch: int) -> List[List[int]]:
         """This rank's batches of ``epoch`` (example indices), a function of (seed, epoch)."""
         train = self.cfg.train
@@ -128,128 +102,37 @@ class Trainer:
     def padding_waste(self) -> float:
         return padding_waste(self._batches(0), self.sizes)
 
-    # ------------------------------------------------------------------ checkpoints
+    # ------------------------------------------------------------------ saving (rank 0 only)
 
     def save_checkpoint(self) -> None:
-        if self.rank != 0:
-            return
-
-        def write(tmp: Path) -> None:
-            paddle.save(self.tagger.state_dict(), str(tmp / "model.pdparams"))
-            paddle.save(self._rename_optimizer_state(self.optimizer.state_dict(), to_structured=True),
-                        str(tmp / "optimizer.pdopt"))
-            if self.scaler is not None:
-                paddle.save(self.scaler.state_dict(), str(tmp / "scaler.pdparams"))
-            (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=1), encoding="utf-8")
-            write_manifest(tmp, "checkpoint", model=self.cfg.model.name, labels=self.labels,
-                           step=self.state.global_step)
-
-        self._write_dir("checkpoint", write)
-
-    def _write_dir(self, name: str, write: Callable[[Path], None]) -> None:
-        """Write ``RUN_DIR/name`` via ``RUN_DIR/name.tmp``. A failed write (disk full, I/O error)
-        removes the temporary directory and stops the run; the previous ``name`` is untouched."""
-        final = self.run_dir / name
-        try:
-            write_dir(final, write)
-        except OSError as err:
-            kept = f"the previous {final} is intact" if final.exists() else f"there is no earlier {name}"
-            raise RunError(f"step {self.state.global_step}: could not write {final}: "
-                           f"{err.strerror or err}; {kept}. Free space or fix permissions, then continue with "
-                           f"--resume --output {self.run_dir}") from None
+        if self.rank == 0:
+            checkpointing.save_checkpoint(self.run_dir, self.tagger, self.optimizer, self.scaler, self.state,
+                                          self.cfg.model.name, self.labels)
 
     def load_checkpoint(self, directory: Path, manifest: Optional[dict] = None) -> None:
-        """Restore weights, optimiser moments and loop state from a sealed checkpoint; refuses a
-        missing, incomplete or corrupt one, or one of another model or label set. ``manifest``:
-        the result of an earlier ``verify`` of ``directory``, to skip hashing it twice."""
-        from paddle_ner.models import load_file, load_state
-
-        if recover(directory) is None:
-            raise UsageError(f"{directory}: no checkpoint")
-        if manifest is None:
-            manifest = verify(directory, "checkpoint")
-        if manifest.get("model") != self.cfg.model.name or manifest.get("labels") != self.labels:
-            raise UsageError(f"{directory}: checkpoint of model {manifest.get('model')} with labels "
-                             f"{manifest.get('labels')}, but this run builds {self.cfg.model.name} with labels "
-                             f"{self.labels}; refusing to resume from it")
-        load_state(self.tagger, directory / "model.pdparams")
-        saved = load_file(directory / "optimizer.pdopt")
-        self.optimizer.set_state_dict(self._rename_optimizer_state(saved, to_structured=False))
-        if self.scaler is not None and (directory / "scaler.pdparams").is_file():
-            self.scaler.load_state_dict(load_file(directory / "scaler.pdparams"))
-        try:
-            self.state = TrainState(**read_json(directory / "state.json"))
-        except TypeError as err:
-            raise UsageError(f"{directory / 'state.json'}: not a paddle-ner training state ({err})") from None
-
-    def _rename_optimizer_state(self, state: dict, to_structured: bool) -> dict:
-        """Optimizer state is keyed by Paddle's internal parameter names (``linear_3.w_0``), which
-        depend on how many layers the process built before; checkpoints use the structured
-        names (``fc.weight``) so a resumed run, in whatever process, finds its moments."""
-        pairs = [(p.name, n) for n, p in self.tagger.named_parameters()]
-        mapping = dict(pairs) if to_structured else {n: internal for internal, n in pairs}
-        prefixes = sorted(mapping, key=len, reverse=True)  # longest first: "fc.weight" before "fc"
-        renamed = {}
-        for key, value in state.items():
-            for old in prefixes:
-                if key.startswith(old + "_"):
-                    key = mapping[old] + key[len(old):]
-                    break
-            renamed[key] = value
-        return renamed
+        """Continue from the checkpoint in ``directory`` (see ``checkpointing.load_checkpoint``)."""
+        self.state = checkpointing.load_checkpoint(directory, self.tagger, self.optimizer, self.scaler,
+                                                   self.cfg.model.name, self.labels, manifest)
 
     def _save_best(self) -> None:
-        if self.rank != 0:
-            return
-        self._write_dir("model", lambda tmp: save_model(tmp, self.tagger, self.mapper, self.cfg.model, self.labels))
+        if self.rank == 0:
+            checkpointing.save_best(self.run_dir, self.tagger, self.mapper, self.cfg.model, self.labels,
+                                    self.state.global_step)
 
     # ------------------------------------------------------------------ evaluation
-
-    def _eval_on_inference_engine(self) -> bool:
-        choice = self.cfg.train.eval_engine
-        return choice == "inference" or (choice == "auto" and self.device == "cpu")
-
-    def _dev_result(self) -> dict:
-        """Dev tagged by the engine ``train.eval_engine`` picks (the tagger is in eval mode)."""
-        if not self._eval_on_inference_engine():
-            return evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg)
-        import tempfile
-
-        from paddle_ner.predictor import InferenceEngine
-
-        spec = [paddle.static.InputSpec([None, None] + list(self.mapper.input_shape), "int64", "input_ids"),
-                paddle.static.InputSpec([None], "int64", "lengths")]
-        with tempfile.TemporaryDirectory(prefix="paddle-ner-dev-") as tmp:
-            # jit.save converts a copy of forward: the tagger itself stays a dygraph layer
-            paddle.jit.save(self.tagger, str(Path(tmp) / "inference" / "model"), input_spec=spec)
-            engine = InferenceEngine(Path(tmp), threads=self.eval_threads, device=self.device)
-        try:
-            return evaluate(self.tagger, self.mapper, self.labels, self.dev, self.cfg, engine=engine)
-        finally:
-            del engine
-            if self.device == "cpu":  # a paddle.inference run leaves this thread at one math thread
-                from paddle_ner.compat import use_cpu_cores
-                from paddle_ner.models.registry import cpu_single_thread
-
-                use_cpu_cores(cpu_single_thread(self.cfg.model.name), self.world_size)
 
     def evaluate_dev(self) -> float:
         step = self.state.global_step
         self.tagger.eval()
         try:
-            result = self._dev_result()
+            result = evaluate_in_training(self.tagger, self.mapper, self.labels, self.dev, self.cfg, self.device,
+                                          self.world_size)
         except NonFiniteScores:
-            self._diverged(f"step {step}: the model's scores on dev are NaN, inf or beyond {SCORE_LIMIT:g} "
-                           f"(largest |weight| {self._largest_weight():.3g}): training diverged")
+            self.divergence.scores_not_finite(step)
         self.tagger.train()
         convention, metric = SELECT_BY[self.cfg.train.select_by]
         f1 = result[convention][metric]
-        self.state.history.append({"step": step, "dev_f1": result["micro"]["f1"],
-                                   "dev_precision": result["micro"]["precision"],
-                                   "dev_recall": result["micro"]["recall"],
-                                   "dev_f1_batch_averaged": result["batch_averaged"]["f1"],
-                                   "dev_precision_batch_averaged": result["batch_averaged"]["precision"],
-                                   "dev_recall_batch_averaged": result["batch_averaged"]["recall"]})
+        self.state.history.append(dev_record(step, result))
         improved = f1 > self.state.best_f1  # strictly: a tie keeps the earlier model, as PaddleHub did
         if improved:
             self.state.best_f1, self.state.best_step = f1, step
@@ -278,6 +161,8 @@ class Trainer:
         logger.warning("signal %d: finishing this step, then saving a checkpoint (Ctrl-C again to abort)", signum)
 
     def _step(self, ids, lengths, labels):
+        """One optimiser step on ids [B, L] (or [B, L, C]), lengths [B], labels [B, T]; returns the
+        batch's loss (0-d, still on the device)."""
         # Dropout draws from a generator reseeded from (seed, step, rank) before every step, so
         # a resumed run draws exactly what the uninterrupted one did. Saving the generator state
         # instead does not work on Paddle 2.6, whose GeneratorState pickles only the seed.
@@ -296,31 +181,165 @@ class Trainer:
         self.scheduler.step()
         return loss.detach()
 
-    def _finite_mean(self, losses: List) -> float:
-        """Mean of the window's per-step losses; RunError naming the first step whose loss was
-        NaN or inf. Nothing has been saved from those steps, so the last checkpoint is good."""
+    def fit(self) -> TrainState:
+        """Train until ``total_steps``; returns the final state (``finished`` False when stopped
+        by a signal, after writing a checkpoint to resume from)."""
+        with stop_signals(self._on_signal):
+            bar = tqdm(total=self.total_steps, initial=self.state.global_step, disable=self.rank != 0,
+                       dynamic_ncols=True, unit="step", desc="train")
+            self.tagger.train()
+            started = time.time() - self.state.train_seconds
+            window = LogWindow()
+            try:
+                while self.state.global_step < self.total_steps and not self._should_stop():
+                    self._run_epoch(bar, window, started)
+                self.state.train_seconds = time.time() - started
+                self.state.finished = self.state.global_step >= self.total_steps
+                if not self.state.finished:
+                    self._save_on_stop(window)
+            finally:
+                bar.close()
+        return self.state
+
+    def _run_epoch(self, bar, window: LogWindow, started: float) -> None:
+        """Train epoch ``state.epoch`` from batch ``state.batch_in_epoch`` on, logging, evaluating
+        and checkpointing on schedule; returns at its end, after the last step, or on a stop signal.
+        ``window``: the losses and tokens since the last log, which may span epochs; ``started``:
+        the wall-clock time training would have started at, had it never been interrupted."""
+        cfg = self.cfg.train
+        batches = self._batches(self.state.epoch)
+        for b in range(self.state.batch_in_epoch, len(batches)):
+            ids, lengths, labels = collate([self.examples[i] for i in batches[b]], self.mapper.pad_id)
+            loss = self._step(paddle.to_tensor(ids), paddle.to_tensor(lengths), paddle.to_tensor(labels))
+            self.state.global_step += 1
+            self.state.batch_in_epoch = b + 1
+            window.add(loss, int(lengths.sum()))
+            step = self.state.global_step
+            bar.update(1)
+            end_of_epoch = b + 1 == len(batches)
+            last = step == self.total_steps
+            log_now = step % cfg.log_every == 0 or last
+            evaluate_now = ((cfg.eval_every and step % cfg.eval_every == 0)
+                            or (end_of_epoch and cfg.eval_at_epoch_end) or last)
+            if log_now or evaluate_now:
+                # the one device sync per window; also the NaN/inf check, before any save
+                mean_loss = self.divergence.finite_mean(window.losses, step)
+            if log_now:
+                self._log(bar, step, mean_loss, window)
+            if end_of_epoch:
+                self.state.epoch += 1
+                self.state.batch_in_epoch = 0
+            if evaluate_now:
+                self.divergence.check_weights(step)
+                self.state.train_seconds = time.time() - started
+                self.evaluate_dev()
+                self.save_checkpoint()
+            if last or self._should_stop():
+                return
+
+    def _log(self, bar, step: int, mean_loss: float, window: LogWindow) -> None:
+        """Report the window's mean loss, learning rate and tokens/s, then start a new window."""
+        lr = self.optimizer.get_lr()
+        rate = window.tokens / max(1e-9, time.time() - window.start)
+        bar.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
+        self.state.history.append({"step": step, "loss": mean_loss, "lr": lr, "tokens_per_s": rate})
+        self._scalar("train/loss", mean_loss, step)
+        self._scalar("train/lr", lr, step)
+        window.reset()
+
+    def _save_on_stop(self, window: LogWindow) -> None:
+        """Checkpoint a run stopped by a signal, once its weights are known to be finite."""
+        if window.losses:  # never checkpoint weights a NaN step produced
+            self.divergence.finite_mean(window.losses, self.state.global_step)
+        self.divergence.check_weights(self.state.global_step)
+        self.save_checkpoint()
+        logger.warning("stopped at step %d of %d; checkpoint saved to %s, continue with --resume",
+                       self.state.global_step, self.total_steps, self.run_dir / "checkpoint")
+
+
+def dev_record(step: int, result: dict) -> dict:
+    """The history entry of a dev evaluation (``scoring.evaluate``'s ``result``) at ``step``."""
+    return {"step": step, "dev_f1": result["micro"]["f1"], "dev_precision": result["micro"]["precision"],
+            "dev_recall": result["micro"]["recall"], "dev_f1_batch_averaged": result["batch_averaged"]["f1"],
+            "dev_precision_batch_averaged": result["batch_averaged"]["precision"],
+            "dev_recall_batch_averaged": result["batch_averaged"]["recall"]}
+
+
+@contextlib.contextmanager
+def stop_signals(handler: Callable) -> Iterator[None]:
+    """Route SIGINT and SIGTERM to ``handler`` inside the block, then restore the previous
+    handlers. Outside the main thread (e.g. a notebook worker) signals cannot be caught, and
+    the block runs without."""
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class LogWindow:
+    """The steps since the last log: their losses (0-d tensors, still on the device) and tokens."""
+
+    losses: List = field(default_factory=list)
+    tokens: int = 0
+    start: float = field(default_factory=time.time)
+
+    def add(self, loss, tokens: int) -> None:
+        self.losses.append(loss)
+        self.tokens += tokens
+
+    def reset(self) -> None:
+        self.losses, self.tokens, self.start = [], 0, time.time()
+
+
+# ---------------------------------------------------------------------- divergence
+
+class DivergenceCheck:
+    """The NaN/inf checks of a run. Each failed one raises RunError naming the step and what
+    diverged, says which checkpoint is kept, and hints at the settings to change.
+    ``tagger``: the model whose weights are checked; ``run_dir``: where its checkpoint is."""
+
+    def __init__(self, tagger, run_dir: Path, cfg: Config, amp: bool):
+        self.tagger, self.run_dir, self.cfg, self.amp = tagger, run_dir, cfg, amp
+
+    def finite_mean(self, losses: List, step: int) -> float:
+        """Mean of a window's per-step losses (0-d tensors, the last of them ``step``'s),
+        read in one device sync; RunError naming the first step whose loss was NaN or inf.
+        Nothing has been saved from those steps, so the last checkpoint is good."""
         mean = float(paddle.add_n(losses)) / len(losses) if len(losses) > 1 else float(losses[0])
         if not math.isfinite(mean):
             values = [float(v) for v in losses]
             bad = next(i for i, v in enumerate(values) if not math.isfinite(v))
-            self._diverged(f"step {self.state.global_step - len(losses) + bad + 1}: training loss is {values[bad]}")
+            self._stop(f"step {step - len(losses) + bad + 1}: training loss is {values[bad]}")
         return mean
 
-    def _check_weights(self) -> None:
+    def check_weights(self, step: int) -> None:
         """RunError if any weight is NaN/inf. A step can overflow the weights while its own loss
         (computed before the update) was still finite; this catches it before a save."""
         flags = paddle.stack([paddle.isfinite(p).all() for p in self.tagger.parameters()])
         if not bool(flags.all()):
             bad = [n for (n, _), ok in zip(self.tagger.named_parameters(), flags.numpy()) if not ok]
-            self._diverged(f"step {self.state.global_step}: weights {', '.join(bad[:3])} became NaN/inf")
+            self._stop(f"step {step}: weights {', '.join(bad[:3])} became NaN/inf")
 
-    def _largest_weight(self) -> float:
+    def scores_not_finite(self, step: int) -> NoReturn:
+        """RunError for a dev evaluation that met NaN, inf or out-of-range decoder scores."""
+        self._stop(f"step {step}: the model's scores on dev are NaN, inf or beyond {SCORE_LIMIT:g} "
+                   f"(largest |weight| {self.largest_weight():.3g}): training diverged")
+
+    def largest_weight(self) -> float:
         """max |w| over all weights (NaN if one is NaN); read only when reporting a divergence."""
         return float(paddle.stack([paddle.abs(p).max().astype("float32") for p in self.tagger.parameters()]).max())
 
-    def _diverged(self, what: str) -> None:
+    def _stop(self, what: str) -> NoReturn:
         kept = self.run_dir / "checkpoint"
-        kept_msg = (f"the last good checkpoint ({kept}, step {self._saved_step()}) is kept"
+        kept_msg = (f"the last good checkpoint ({kept}, step {checkpointing.saved_step(self.run_dir)}) is kept"
                     if kept.exists() else "no checkpoint was written yet")
         hint = "lower train.lr (now %g)" % self.cfg.train.lr
         if self.cfg.train.max_grad_norm <= 0:
@@ -329,88 +348,10 @@ class Trainer:
             hint += " or disable mixed precision (--set train.amp=false)"
         raise RunError(f"{what}; stopped, {kept_msg}. Try {hint}, and train again")
 
-    def _saved_step(self) -> Optional[int]:
-        try:
-            return int(json.loads((self.run_dir / "checkpoint" / "state.json").read_text())["global_step"])
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def fit(self) -> TrainState:
-        """Train until ``total_steps``; returns the final state (``finished`` False when stopped
-        by a signal, after writing a checkpoint to resume from)."""
-        from tqdm.auto import tqdm
-
-        cfg = self.cfg.train
-        handlers = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                handlers[sig] = signal.signal(sig, self._on_signal)
-            except ValueError:  # not the main thread (e.g. inside a notebook worker)
-                pass
-        bar = tqdm(total=self.total_steps, initial=self.state.global_step, disable=self.rank != 0,
-                   dynamic_ncols=True, unit="step", desc="train")
-        self.tagger.train()
-        started = time.time() - self.state.train_seconds
-        window_losses, window_tokens, window_start = [], 0, time.time()
-        try:
-            while self.state.global_step < self.total_steps and not self._should_stop():
-                batches = self._batches(self.state.epoch)
-                for b in range(self.state.batch_in_epoch, len(batches)):
-                    ids, lengths, labels = collate([self.examples[i] for i in batches[b]], self.mapper.pad_id)
-                    loss = self._step(paddle.to_tensor(ids), paddle.to_tensor(lengths), paddle.to_tensor(labels))
-                    self.state.global_step += 1
-                    self.state.batch_in_epoch = b + 1
-                    window_losses.append(loss)
-                    window_tokens += int(lengths.sum())
-                    step = self.state.global_step
-                    bar.update(1)
-                    end_of_epoch = b + 1 == len(batches)
-                    last = step == self.total_steps
-                    evaluate_now = ((cfg.eval_every and step % cfg.eval_every == 0)
-                                    or (end_of_epoch and cfg.eval_at_epoch_end) or last)
-                    if step % cfg.log_every == 0 or last or evaluate_now:
-                        # the one device sync per window; also the NaN/inf check, before any save
-                        mean_loss = self._finite_mean(window_losses)
-                    if step % cfg.log_every == 0 or last:
-                        lr = self.optimizer.get_lr()
-                        rate = window_tokens / max(1e-9, time.time() - window_start)
-                        bar.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
-                        self.state.history.append({"step": step, "loss": mean_loss, "lr": lr, "tokens_per_s": rate})
-                        self._scalar("train/loss", mean_loss, step)
-                        self._scalar("train/lr", lr, step)
-                        window_losses, window_tokens, window_start = [], 0, time.time()
-                    if end_of_epoch:
-                        self.state.epoch += 1
-                        self.state.batch_in_epoch = 0
-                    if evaluate_now:
-                        self._check_weights()
-                        self.state.train_seconds = time.time() - started
-                        self.evaluate_dev()
-                        self.save_checkpoint()
-                    if last or self._should_stop():
-                        break
-                else:
-                    continue
-                break
-            self.state.train_seconds = time.time() - started
-            self.state.finished = self.state.global_step >= self.total_steps
-            if not self.state.finished:
-                if window_losses:
-                    self._finite_mean(window_losses)  # never checkpoint weights a NaN step produced
-                self._check_weights()
-                self.save_checkpoint()
-                logger.warning("stopped at step %d of %d; checkpoint saved to %s, continue with --resume",
-                               self.state.global_step, self.total_steps, self.run_dir / "checkpoint")
-        finally:
-            bar.close()
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        return self.state
-
 
 def plot_curves(history: Sequence[dict], path: Path) -> None:
     """PNG of training loss and dev F1 against step."""
-    import matplotlib
+    import matplotlib  # here, not at the top: the Agg backend must be chosen before pyplot loads, for plots only
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -4,7 +4,6 @@ this Paddle, GradScaler skips, and state_dict/resume through the trainer's renam
 from __future__ import annotations
 
 import re
-import types
 
 import numpy as np
 import pytest
@@ -266,9 +265,9 @@ def train_steps(model, opt, sched, steps, start=0):
 
 
 def test_state_dict_resume_through_the_trainers_renaming():
-    """Checkpoint and resume as Trainer.save_checkpoint/load_checkpoint do (structured names via
-    _rename_optimizer_state) give exactly the uninterrupted run; the state has Adam's keys."""
-    from paddle_ner.trainer import Trainer
+    """Checkpoint and resume as checkpointing.save_checkpoint/load_checkpoint do (structured names
+    via rename_optimizer_state) give exactly the uninterrupted run; the state has Adam's keys."""
+    from paddle_ner.checkpointing import rename_optimizer_state
 
     paddle.set_device("cpu")
     cfg = config(decay_after_update=True, schedule="paddlehub", warmup_proportion=0.2, lr=1e-2)
@@ -282,14 +281,13 @@ def test_state_dict_resume_through_the_trainers_renaming():
     train_steps(model, opt, sched, 3)
     state = opt.state_dict()
     saved_model = {n: p.numpy() for n, p in model.state_dict().items()}
-    saved_opt = Trainer._rename_optimizer_state(types.SimpleNamespace(tagger=model), state, to_structured=True)
+    saved_opt = rename_optimizer_state(model, state, to_structured=True)
     assert any(k.startswith("fc.weight_") for k in saved_opt) and "LR_Scheduler" in saved_opt
 
     fresh = Tiny(fc_l2=1e-2)  # new parameter names, as in a new process
     fresh.set_state_dict({n: paddle.to_tensor(v) for n, v in saved_model.items()})
     opt2, sched2 = build_optimizer(fresh, cfg, 8)
-    opt2.set_state_dict(Trainer._rename_optimizer_state(types.SimpleNamespace(tagger=fresh), saved_opt,
-                                                        to_structured=False))
+    opt2.set_state_dict(rename_optimizer_state(fresh, saved_opt, to_structured=False))
     assert opt2.get_lr() == opt.get_lr()
     train_steps(fresh, opt2, sched2, 3, start=3)
     for n, p in fresh.state_dict().items():
