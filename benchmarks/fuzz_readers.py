@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def load_oracles():
+    sys.path.insert(0, str(REPO / "tests"))  # test_properties imports its siblings (conftest) as pytest does
     spec = importlib.util.spec_from_file_location("test_properties", REPO / "tests" / "test_properties.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -91,7 +91,8 @@ def load_split(args, cfg, saved_argv: List[str]):
     from paddle_ner.runs import data_arguments, load_run_data
 
     if args.file:
-        return read_corpus(args.file, format=cfg.data.format, scheme=cfg.data.scheme, strict=cfg.data.strict)
+        return read_corpus(args.file, format=cfg.data.format, scheme=cfg.data.scheme, strict=cfg.data.strict,
+                           overlaps=cfg.data.overlaps)
     run_args = data_arguments(saved_argv)
     if args.data_dir:
         run_args.data_dir = args.data_dir

@@ -275,6 +275,7 @@ def resolve_engine(path, engine: str = "auto", device: str = "cpu") -> Tuple[str
                              f"--engine dynamic")
         return "inference", path
     model_dir = find_model_dir(path)
+    verify(model_dir, "model", check_hashes=False)  # a damaged model is refused here, in one line
     chosen = fastest_engine(export_model_key(model_dir) or "", device) if engine == "auto" else engine
     if chosen == "dynamic":
         return "dynamic", model_dir

@@ -1,6 +1,8 @@
 """Shared fixtures. Real corpora live outside the repo (../shared/data next to a checkout on
 the project's machines, or wherever PADDLE_NER_SHARED_DATA points); tests that need them skip
 cleanly where they are absent, as on a user's clone."""
+import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +23,18 @@ MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PROFILE", "PYTHON", "VENV
 def make_env():
     """os.environ without the Makefile's variables."""
     return {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str):
+    """Only errors from logger ``name`` while inside (e.g. the readers' repair warnings)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def shared_data_dir():

@@ -29,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import quiet_logger
 from paddle_ner.alignment import CharVocab, TokenizerCharMapper, is_space, plan_windows, stitch
 from paddle_ner.config import ModelConfig
 from paddle_ner.data.readers import ERNIE_HEADER, FORMATS, Sentence, detect_format, read_corpus, write_corpus
@@ -248,11 +249,8 @@ def workdir(tmp_path_factory):
 @pytest.fixture(scope="module", autouse=True)
 def quiet_repairs():
     """Thousands of reads, many with repairs; their warning lines are not what is tested here."""
-    logger = logging.getLogger("paddle_ner.data.readers")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    yield
-    logger.setLevel(level)
+    with quiet_logger("paddle_ner.data.readers"):
+        yield
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import quiet_logger
 from paddle_ner.config import load_config
 from paddle_ner.data import load_splits, write_doccano, write_label_studio_predictions
 from paddle_ner.data.__main__ import main
@@ -62,11 +63,8 @@ def stats_error(capsys, path, *flags):
 
 @pytest.fixture(autouse=True)
 def quiet_repairs():
-    logger = logging.getLogger("paddle_ner.data.readers")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    yield
-    logger.setLevel(level)
+    with quiet_logger("paddle_ner.data.readers"):
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -706,3 +704,17 @@ def test_damaged_files_read_or_fail_with_a_located_error(workdir, base, ops, ove
             write_corpus(corpus, workdir / "rewritten", target)
             assert [(s.chars, s.tags) for s in read_corpus(workdir / "rewritten", format=target)] == \
                 [(s.chars, s.tags) for s in corpus]
+
+
+def test_the_real_label_studio_export_trains_end_to_end(tmp_path):
+    """The fixture exported by a running Label Studio (tools/annotation_fixtures/label_studio.py)
+    is training data as it stands: python -m paddle_ner.train --train export.json."""
+    from paddle_ner import train as train_cli
+
+    export = Path(__file__).resolve().parent / "fixtures" / "annotation" / "label_studio_export.json"
+    out = tmp_path / "run"
+    assert train_cli.main(["--model", "bigru_crf", "--train", str(export), "--dev", str(export), "--output", str(out),
+                           "--device", "cpu", "--max-steps", "2", "--set", "model.emb_dim=16",
+                           "--set", "model.hidden_size=16"]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["data"]["splits"]["train"]["format"] == "label_studio"

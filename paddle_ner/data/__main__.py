@@ -33,6 +33,7 @@ from typing import Dict, List, Optional
 from paddle_ner.data.readers import (ALL_FORMATS, OVERLAPS, Corpus, WriteError, describe_repairs, read_corpus,
                                      write_corpus)
 from paddle_ner.errors import DataError, UsageError, exit_on_error
+from paddle_ner.integrity import sha256
 from paddle_ner.tags import SCHEMES
 
 SPLIT_NAMES = ("train", "dev", "test")
@@ -189,7 +190,7 @@ def split(args) -> None:
                         "entities": sum(len(s.spans()) for s in sentences)}
     conflicting = _conflicting_texts(corpus)
     provenance = {
-        "input": {"path": str(args.input), "sha256": _sha256(Path(args.input)), "format": corpus.format,
+        "input": {"path": str(args.input), "sha256": sha256(Path(args.input)), "format": corpus.format,
                   "scheme": corpus.scheme, "sentences": n, "repairs": dict(corpus.repairs)},
         "output_format": fmt,
         "seed": args.seed,
@@ -212,14 +213,6 @@ def _conflicting_texts(corpus: Corpus) -> int:
     for s in corpus:
         tags.setdefault(tuple(s.chars), set()).add(tuple(s.tags))
     return sum(1 for variants in tags.values() if len(variants) > 1)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @exit_on_error

@@ -120,7 +120,6 @@ class DatasetSpec:
     remote: Dict[str, Remote] = field(default_factory=dict)
     dev_size: Optional[int] = None
     token_fix: Optional[str] = None
-    example_dir: Optional[str] = None
     in_repo: bool = False
     notes: Tuple[str, ...] = ()
 
@@ -138,7 +137,6 @@ DATASETS: Dict[str, DatasetSpec] = {
             "dev.tsv": "ec772f3ba914bca5269f6e785bb3375d",
             "test.tsv": "2f27ae68b5f61d6553ffa28bb577c8a7",
         },
-        example_dir="../shared/data/msra_ner/ernie",
     ),
     "msra_sighan": DatasetSpec(
         description="MSRA-2006, SIGHAN-2006 bakeoff split: train 45000 / test 3442, dev carved from train",
@@ -153,7 +151,6 @@ DATASETS: Dict[str, DatasetSpec] = {
             "test.tsv": "40b26ae09b63af78ea3a91ac8b8ae303",
         },
         dev_size=3000,
-        example_dir="../shared/data/msra_ner/sighan2006",
     ),
     "weibo": DatasetSpec(
         description="Weibo NER, revised 2nd version (PER/LOC/GPE/ORG x NAM/NOM): train 1350 / dev 270 / test 270",
@@ -171,7 +168,6 @@ DATASETS: Dict[str, DatasetSpec] = {
                            sha256="faaf6c0ebde5348b935cfd5c89f0f22c9e0779d60667d8b5efbc647b6707d50e"),
         },
         token_fix="weibo_position",
-        example_dir="../shared/data/weibo_ner",
     ),
     "resume": DatasetSpec(
         description="Resume NER (BMES, 8 types): train 3821 / dev 463 / test 477",
@@ -188,7 +184,6 @@ DATASETS: Dict[str, DatasetSpec] = {
             "test": Remote(_LATTICE + "test.char.bmes",
                            sha256="c4a9f42622819a4b59f66e184d446ebfa89b2f1dbba06e11d70675e59fe7e79b"),
         },
-        example_dir="../shared/data/resume_ner",
     ),
     "sample": DatasetSpec(
         description="data/sample: a small PER/LOC/ORG corpus written for this project (BIO)",
@@ -197,7 +192,7 @@ DATASETS: Dict[str, DatasetSpec] = {
     ),
 }
 
-# Files whose digests are known (../shared/data/README.md, PaddleNLP/PaddleHub loaders), so that
+# Files whose digests are known (the data's published checksums, PaddleNLP/PaddleHub loaders), so that
 # `info` can say what was read. Keys are (algorithm, hex digest).
 KNOWN_FILES: Dict[Tuple[str, str], str] = {
     ("sha256", "b403d1318c5289917ad2ca4136279592521684748327e93f1bf49a3845a40ac7"):
@@ -356,9 +351,8 @@ def _extract_tar(archive: Path, dest: Path) -> None:
 
 def _offline_hint(name: str, spec: DatasetSpec, cache: Path) -> str:
     wanted = sorted({" or ".join(names) for names in spec.files.values()})
-    example = f" (e.g. --data-dir {spec.example_dir})" if spec.example_dir else ""
     return (f"Without network, point --data-dir at a directory holding the files "
-            f"[{'; '.join(wanted)}]{example}, put them in the cache directory {cache}, "
+            f"[{'; '.join(wanted)}], put them in the cache directory {cache}, "
             f"or pass --train/--dev/--test files.")
 
 
