@@ -251,7 +251,7 @@ def test_offline_message_names_url_and_data_dir(tmp_path, monkeypatch):
     message = str(err.value)
     assert f"cannot download {url} (" in message
     # names the flag and the files it needs; no path of the project's own machines (../shared)
-    assert "point --data-dir at a directory holding the files [" in message and "weiboNER_2nd_conll.train;" in message
+    assert "point --data-dir at a directory holding the files [" in message and "train.txt or weiboNER_2nd_conll.train]" in message
     assert "shared" not in message
     assert str(tmp_path / "cache" / "weibo") in message
     assert not list((tmp_path / "cache").rglob("*.part"))
